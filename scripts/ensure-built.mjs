@@ -1,0 +1,30 @@
+// Installs dependencies and builds the bridge when something is missing or stale, so that
+// `npm start` works on a fresh clone.
+import { execSync } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
+const run = (cmd) => execSync(cmd, { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] });
+
+function newest(dir) {
+  let latest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name);
+    latest = Math.max(latest, entry.isDirectory() ? newest(full) : statSync(full).mtimeMs);
+  }
+  return latest;
+}
+
+const lock = path.join(root, 'package-lock.json');
+const installed = path.join(root, 'node_modules', '.package-lock.json');
+if (!existsSync(installed) || statSync(installed).mtimeMs < statSync(lock).mtimeMs) {
+  console.error('claude-bridge: installing dependencies (npm ci)…');
+  run('npm ci --no-audit --no-fund');
+}
+const entry = path.join(root, 'dist', 'cli', 'main.js');
+if (!existsSync(entry) || statSync(entry).mtimeMs < newest(path.join(root, 'src'))) {
+  console.error('claude-bridge: building (tsc)…');
+  run('npm run build --silent');
+}

@@ -1,0 +1,73 @@
+#!/usr/bin/env node
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { BRIDGE_VERSION } from '../version.js';
+import { parseCommandArgs, processIO, UsageError, type CliIO, type Command } from './command.js';
+import { serveCommand } from './serve.js';
+
+export const COMMANDS: Command[] = [serveCommand];
+
+function overview(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+  return `claude-bridge ${BRIDGE_VERSION}: Claude Code monitoring bridge
+
+Usage: claude-bridge <command> [options]
+
+Commands:
+${COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`).join('\n')}
+
+Run 'claude-bridge <command> --help' for a command's options.
+`;
+}
+
+export async function main(argv: string[], io: CliIO = processIO()): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    io.stdout(overview());
+    return name === undefined ? 2 : 0;
+  }
+  if (name === '--version' || name === '-v') {
+    io.stdout(`${BRIDGE_VERSION}\n`);
+    return 0;
+  }
+  const command = COMMANDS.find((c) => c.name === name);
+  if (!command) {
+    io.stderr(`claude-bridge: unknown command "${name}"\n\n${overview()}`);
+    return 2;
+  }
+  try {
+    const values = parseCommandArgs(command, rest);
+    if (values.help) {
+      io.stdout(`${command.usage}\n`);
+      return 0;
+    }
+    return await command.run(values, io);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      io.stderr(`claude-bridge ${command.name}: ${error.message}\n\n${command.usage}\n`);
+      return 2;
+    }
+    io.stderr(`claude-bridge ${command.name}: ${(error as Error).message}\n`);
+    return 1;
+  }
+}
+
+function invokedDirectly(): boolean {
+  try {
+    return realpathSync(process.argv[1] ?? '') === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (invokedDirectly()) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      process.stderr.write(`claude-bridge: ${(error as Error).stack ?? String(error)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}
