@@ -6,9 +6,7 @@ export const METRIC_PREFIX = 'claude_bridge_';
 /** The registry the app owns: never prom-client's global one. */
 export function createRegistry(options: { processMetrics?: boolean } = {}): Registry {
   const registry = new Registry();
-  if (options.processMetrics ?? true) {
-    collectDefaultMetrics({ register: registry, prefix: METRIC_PREFIX });
-  }
+  if (options.processMetrics ?? true) registerProcessMetrics(registry);
   const buildInfo = new Gauge({
     name: `${METRIC_PREFIX}build_info`,
     help: 'Build information of the bridge; always 1.',
@@ -22,4 +20,15 @@ export function createRegistry(options: { processMetrics?: boolean } = {}): Regi
 /** Returns the metric already registered under `name`, or registers the one `create` makes. */
 export function sharedMetric<T>(registry: Registry, name: string, create: () => T): T {
   return (registry.getSingleMetric(name) as T | undefined) ?? create();
+}
+
+/**
+ * prom-client's default process metrics, minus the three gauges it names `*_total` (promtool
+ * rejects that suffix on non-counters); `nodejs_active_resources` by type still covers them.
+ */
+function registerProcessMetrics(registry: Registry): void {
+  collectDefaultMetrics({ register: registry, prefix: METRIC_PREFIX });
+  for (const name of ['active_handles_total', 'active_requests_total', 'active_resources_total']) {
+    registry.removeSingleMetric(`${METRIC_PREFIX}nodejs_${name}`);
+  }
 }
