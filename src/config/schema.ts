@@ -5,7 +5,6 @@ import { LOG_LEVELS } from '../util/logger.js';
  * The whole configuration. Every key has a default, so an empty file (or none) gives a
  * working standalone bridge. `config.yaml` at the repo root spells the same defaults out.
  */
-const port = z.number().int().min(1).max(65535);
 const ratio = z.number().min(0).max(1);
 const positive = z.number().positive();
 const seconds = z.number().min(0);
@@ -17,7 +16,8 @@ const action = z.enum(RECOVERY_ACTIONS);
 const serverSchema = z
   .strictObject({
     host: z.string().min(1).default('127.0.0.1'),
-    port: port.default(8080),
+    /** 0 picks a free port (tests); the bound port is logged. */
+    port: z.number().int().min(0).max(65535).default(8080),
     /** Body limit for ordinary JSON requests. */
     body_limit: z.string().regex(/^\d+(b|kb|mb)$/i, 'a size such as "1mb"').default('1mb'),
     /** Body limit for event ingestion: Stop events can carry whole transcripts. */
