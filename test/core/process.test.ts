@@ -32,7 +32,7 @@ describe('claude-bridge serve as a process', () => {
       const port = await waitFor(() => /"msg":"bridge listening".*?"port":(\d+)/.exec(output)?.[1], 15_000, () => output, () => exitedEarly);
       expect(output).toMatch(/built-in defaults/);
       const fired = await fetch(`http://127.0.0.1:${port}/alerts/time_limit`, { method: 'POST' });
-      expect((await fired.json()).recovery.state).toBe('paused');
+      expect(((await fired.json()) as { recovery: { state: string } }).recovery.state).toBe('paused');
       const health = await fetch(`http://127.0.0.1:${port}/health`);
       expect(health.status).toBeLessThan(503);
     } finally {
