@@ -51,9 +51,13 @@ export interface UsageData {
     tokens_input_output: number;
     /** all four kinds (ccusage's totalTokens). */
     tokens_all_kinds: number;
+    /** input + output tokens per model family (opus, sonnet, haiku, other). */
     tokens_by_model_family: Record<string, number>;
+    cost_by_model_family: Record<string, number>;
     cost_usd: number;
+    /** tokens_per_minute counts input + output. */
     burn_rate: { tokens_per_minute: number; usd_per_hour: number } | null;
+    /** At block end at the current burn rate; tokens count input + output. */
     projection: { tokens: number; cost_usd: number } | null;
     token_limit: number | null;
     token_limit_source: 'plan' | 'p90' | 'configured' | 'claude-monitor' | null;
@@ -64,6 +68,8 @@ export interface UsageData {
   session_seconds: number | null;
   rate_limits: { five_hour?: RateLimitWindow; seven_day?: RateLimitWindow };
   daily_cost_usd: number | null;
+  /** Last Claude Code status line input received on POST /statusline. */
+  statusline_updated_at: string | null;
 }
 
 export interface SummaryProvider<T> {

@@ -1,0 +1,83 @@
+import type { TokenCounts } from '../../metrics/summary.js';
+
+export type { TokenCounts };
+
+export const MODEL_FAMILIES = ['opus', 'sonnet', 'haiku', 'other'] as const;
+export type ModelFamily = (typeof MODEL_FAMILIES)[number];
+
+export const RATE_LIMIT_WINDOWS = ['five_hour', 'seven_day'] as const;
+export type RateLimitWindowName = (typeof RATE_LIMIT_WINDOWS)[number];
+
+export type UsageSourceName = 'claude-monitor' | 'ccusage';
+
+/** Input+output tokens and cost of one model family in the active block. */
+export interface FamilyUsage {
+  /** input + output tokens. */
+  tokens: number;
+  costUsd: number | null;
+}
+
+/** The active 5-hour block as a source reported it. Times are ms since the epoch. */
+export interface ActiveBlock {
+  start: number;
+  end: number;
+  /** A reset time the source learnt (e.g. from a rate-limit message), else null. */
+  limitResetsAt: number | null;
+  tokens: TokenCounts;
+  byFamily: Partial<Record<ModelFamily, FamilyUsage>>;
+  costUsd: number;
+  /** Input+output tokens per minute and USD per hour; null while unknown. */
+  burnRate: { tokensPerMinute: number; usdPerHour: number } | null;
+}
+
+/** A rate-limit window figure: official (Claude Code's status line) or a local estimate. */
+export interface RateLimitFigure {
+  usedRatio: number;
+  resetsAt: number | null;
+  source: 'official' | 'estimate';
+}
+
+/** What one poll of a usage source yields, normalized across sources. */
+export interface UsageSnapshot {
+  source: UsageSourceName;
+  takenAt: number;
+  activeBlock: ActiveBlock | null;
+  /** Input+output tokens of every completed (not active, not gap) block: the P90 input. */
+  completedBlockTokens: number[];
+  /** Rate-limit figures the source itself knows (claude-monitor's `limits`). */
+  rateLimits: Partial<Record<RateLimitWindowName, RateLimitFigure>>;
+  /** The source's own token limit for the block (claude-monitor's plan limit or P90). */
+  tokenLimit: number | null;
+  /** Source-specific facts for /health (exit status, version, …). */
+  details: Record<string, unknown>;
+}
+
+export interface UsageSource {
+  readonly name: UsageSourceName;
+  poll(): Promise<UsageSnapshot>;
+  /** Kills a poll in flight (bridge shutdown). */
+  cancel?(): void;
+}
+
+/** A source that answered, but not with usable data; the message is shown in /health. */
+export class UsageSourceError extends Error {
+  constructor(
+    message: string,
+    readonly details: Record<string, unknown> = {},
+  ) {
+    super(message);
+    this.name = 'UsageSourceError';
+  }
+}
+
+export function emptyTokenCounts(): TokenCounts {
+  return { input: 0, output: 0, cache_creation: 0, cache_read: 0 };
+}
+
+export function inputOutputTokens(tokens: TokenCounts): number {
+  return tokens.input + tokens.output;
+}
+
+export function allKindsTokens(tokens: TokenCounts): number {
+  return tokens.input + tokens.output + tokens.cache_creation + tokens.cache_read;
+}

@@ -1,0 +1,107 @@
+import { chmodSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Registry } from 'prom-client';
+import type { BridgeContext } from '../../../src/bridge.js';
+import type { BridgeConfig } from '../../../src/config/index.js';
+import { RecoveryController } from '../../../src/recovery/controller.js';
+import { MemoryStateStore } from '../../../src/recovery/store.js';
+import type { Clock } from '../../../src/util/clock.js';
+import { silentLogger } from '../../../src/util/logger.js';
+import { fixturePath } from '../../support/fixtures.js';
+
+const HOUR_MS = 3600 * 1000;
+
+export class TempDirs {
+  private readonly dirs: string[] = [];
+
+  make(prefix = 'usage-test-'): string {
+    const dir = mkdtempSync(path.join(tmpdir(), prefix));
+    this.dirs.push(dir);
+    return dir;
+  }
+
+  cleanup(): void {
+    for (const dir of this.dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** A Claude config folder `<root>/projects/<project>/` holding copies of a fixture folder's transcripts. */
+export function claudeConfigCopy(root: string, fixtureFolder: string, project: string, shiftMs = 0): string {
+  const target = path.join(root, 'projects', project);
+  mkdirSync(target, { recursive: true });
+  const source = fixturePath(fixtureFolder);
+  for (const name of readdirSync(source).filter((n) => n.endsWith('.jsonl'))) {
+    if (shiftMs === 0) cpSync(path.join(source, name), path.join(target, name));
+    else writeFileSync(path.join(target, name), shiftTranscript(readFileSync(path.join(source, name), 'utf8'), shiftMs));
+  }
+  return root;
+}
+
+/**
+ * Moves every timestamp of a transcript by `shiftMs` (whole hours keep ccusage's hour-aligned
+ * block boundaries), including the reset epoch inside rate-limit messages.
+ */
+export function shiftTranscript(text: string, shiftMs: number): string {
+  return text
+    .replace(/"timestamp":"([^"]+)"/g, (_m, iso: string) => `"timestamp":"${new Date(Date.parse(iso) + shiftMs).toISOString()}"`)
+    .replace(/usage limit reached\|(\d+)/g, (_m, epoch: string) => `usage limit reached|${Number(epoch) + shiftMs / 1000}`);
+}
+
+/**
+ * The whole-hour shift that puts `anchor` (the recorded last activity) within the hour before
+ * `now`, so the recorded active block is active again for ccusage, whatever today's date is.
+ */
+export function shiftToNow(anchor: number, now: number): number {
+  return Math.floor((now - anchor) / HOUR_MS) * HOUR_MS;
+}
+
+export interface StandInOptions {
+  version?: string;
+  exitCode?: number;
+  /** What `--once` prints; the v4 snapshot fixture by default. */
+  stdout?: string;
+  stderr?: string;
+  /** Sleep (in a child process of the script) this many seconds before answering `--once`. */
+  hangSeconds?: number;
+}
+
+/** A stand-in `claude-monitor` shell script; every call appends its arguments to `<dir>/calls.log`. */
+export function writeClaudeMonitorStandIn(dir: string, options: StandInOptions = {}): { path: string; calls: () => string[] } {
+  const file = path.join(dir, 'claude-monitor');
+  const log = path.join(dir, 'calls.log');
+  const snapshot = path.join(dir, 'snapshot.out');
+  writeFileSync(snapshot, options.stdout ?? readFileSync(fixturePath('claude-monitor', 'v4-once-json-snapshot.json'), 'utf8'));
+  const script = [
+    '#!/bin/sh',
+    `echo "$*" >> '${log}'`,
+    `if [ "$1" = "--version" ]; then echo '${options.version ?? 'claude-monitor 4.0.0'}'; exit 0; fi`,
+    options.hangSeconds ? `sleep ${options.hangSeconds}` : '',
+    options.stderr ? `echo '${options.stderr}' >&2` : '',
+    `cat '${snapshot}'`,
+    `exit ${options.exitCode ?? 0}`,
+    '',
+  ].join('\n');
+  writeFileSync(file, script);
+  chmodSync(file, 0o755);
+  const calls = () => {
+    try {
+      return readFileSync(log, 'utf8').trim().split('\n').filter(Boolean);
+    } catch {
+      return [];
+    }
+  };
+  return { path: file, calls };
+}
+
+/** What a component needs from the bridge, on a fresh registry. */
+export function testContext(config: BridgeConfig, clock: Clock): BridgeContext {
+  const controller = new RecoveryController({ config, clock, store: new MemoryStateStore(), logger: silentLogger });
+  return { config, registry: new Registry(), clock, logger: silentLogger, controller };
+}
+
+/** The value of one series in a Prometheus text exposition, or undefined. */
+export function seriesValue(exposition: string, series: string): number | undefined {
+  const line = exposition.split('\n').find((l) => l.startsWith(`${series} `));
+  return line === undefined ? undefined : Number(line.slice(series.length + 1));
+}
