@@ -20,8 +20,13 @@ function newest(dir) {
 const lock = path.join(root, 'package-lock.json');
 const installed = path.join(root, 'node_modules', '.package-lock.json');
 if (!existsSync(installed) || statSync(installed).mtimeMs < statSync(lock).mtimeMs) {
-  console.error('claude-bridge: installing dependencies (npm ci)…');
-  run('npm ci --no-audit --no-fund');
+  console.error('claude-bridge: installing dependencies…');
+  try {
+    run('npm ci --no-audit --no-fund');
+  } catch {
+    // npm ci refuses a lockfile that lacks ccusage's other-platform packages (registries without them)
+    run('npm install --no-audit --no-fund');
+  }
 }
 const entry = path.join(root, 'dist', 'cli', 'main.js');
 if (!existsSync(entry) || statSync(entry).mtimeMs < newest(path.join(root, 'src'))) {

@@ -6,6 +6,7 @@ import { noSignals, type SignalProvider } from './alerts/types.js';
 import { expandHome, type BridgeConfig } from './config/index.js';
 import { HealthService } from './health.js';
 import { createHttpApp } from './http/app.js';
+import { alertmanagerRoutes } from './http/routes-alertmanager.js';
 import { recoveryRoutes } from './http/routes-recovery.js';
 import { statusRoutes } from './http/routes-core.js';
 import type { RouteModule } from './http/types.js';
@@ -107,6 +108,7 @@ export class Bridge {
         usage: pick<UsageData>('usageSummary'),
       }),
       recoveryRoutes(this.controller),
+      alertmanagerRoutes(this.controller, this.options.config),
       ...this.components.flatMap((c) => (c.routes ? [c.routes] : [])),
     ];
     return createHttpApp(this.options.config, this.logger.child({ component: 'http' }), modules);

@@ -40,6 +40,7 @@ export const ENV = {
   hooksUrl: 'CLAUDE_BRIDGE_HOOKS_URL',
   authToken: 'CLAUDE_BRIDGE_AUTH_TOKEN',
   stateDir: 'CLAUDE_BRIDGE_STATE_DIR',
+  alertingMode: 'CLAUDE_BRIDGE_ALERTING_MODE',
   logLevel: 'LOG_LEVEL',
 } as const;
 
@@ -129,6 +130,7 @@ function applyOverrides(raw: unknown, overrides: ConfigOverrides, env: NodeJS.Pr
   if (env[ENV.hooksUrl]) set('hooks_server', 'url', env[ENV.hooksUrl]);
   if (env[ENV.authToken]) set('auth', 'token', env[ENV.authToken]);
   if (env[ENV.stateDir]) set('state', 'dir', env[ENV.stateDir]);
+  if (env[ENV.alertingMode]) set('alerting', 'mode', env[ENV.alertingMode]);
   if (env[ENV.logLevel]) set('logging', 'level', env[ENV.logLevel]!.toLowerCase());
   if (overrides.port !== undefined) set('server', 'port', overrides.port);
   if (overrides.host !== undefined) set('server', 'host', overrides.host);

@@ -1,0 +1,74 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The repository root (tests read the shipped files from there). */
+export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+export function repoPath(...parts: string[]): string {
+  return path.join(REPO_ROOT, ...parts);
+}
+
+export function readRepoFile(...parts: string[]): string {
+  return readFileSync(repoPath(...parts), 'utf8');
+}
+
+/** Debian package that provides each external tool the tests run (installed by .ci/run). */
+const PACKAGES: Record<string, string> = {
+  prometheus: 'prometheus',
+  promtool: 'prometheus',
+  'prometheus-alertmanager': 'prometheus-alertmanager',
+  amtool: 'prometheus-alertmanager',
+  'docker-compose': 'docker-compose',
+};
+
+export function findBinary(name: string): string | null {
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+    const candidate = path.join(dir, name);
+    if (dir && existsSync(candidate)) return candidate;
+  }
+  return null;
+}
+
+/**
+ * The tools that are missing. In CI (CI set) a missing tool is an error, so a broken install
+ * cannot pass as skipped tests; locally the caller skips with a message.
+ */
+export function missingBinaries(names: string[]): string[] {
+  const missing = names.filter((name) => findBinary(name) === null);
+  if (missing.length > 0 && process.env.CI) {
+    const packages = [...new Set(missing.map((m) => PACKAGES[m] ?? m))].join(' ');
+    throw new Error(`required tools missing in CI: ${missing.join(', ')} (apt-get install ${packages})`);
+  }
+  return missing;
+}
+
+/** `describe` that skips, with a message, when a tool is missing locally (and fails in CI). */
+export function describeWithBinaries(names: string[], title: string, body: () => void): void {
+  const missing = missingBinaries(names);
+  if (missing.length === 0) {
+    describe(title, body);
+    return;
+  }
+  describe.skip(`${title} [skipped: ${missing.join(', ')} not installed]`, body);
+  console.warn(`skipping "${title}": ${missing.join(', ')} not installed (apt-get install ${missing.map((m) => PACKAGES[m] ?? m).join(' ')})`);
+}
+
+export interface RunResult {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a tool to completion; the output is returned, not thrown. */
+export function run(command: string, args: string[], options: { cwd?: string; input?: string; timeoutMs?: number } = {}): RunResult {
+  const result = spawnSync(command, args, {
+    cwd: options.cwd ?? REPO_ROOT,
+    input: options.input,
+    encoding: 'utf8',
+    timeout: options.timeoutMs ?? 30_000,
+  });
+  if (result.error) throw result.error;
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
