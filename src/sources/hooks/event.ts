@@ -1,0 +1,107 @@
+import { z } from 'zod';
+
+/**
+ * A stored event of the hooks observability server (REFERENCE §1). Parsed tolerantly: unknown
+ * fields are allowed (and left out of the result, so a megabyte `chat` is never copied), and
+ * per-type facts are read from `payload` because stored events lack the top-level copies that
+ * live frames carry.
+ */
+export const hookEventSchema = z.object({
+  id: z.number().int().positive().optional(),
+  source_app: z.string().min(1),
+  session_id: z.string().min(1),
+  hook_event_type: z.string().min(1),
+  payload: z.custom<Record<string, unknown>>(isJsonObject, 'expected an object'),
+  timestamp: z.number().finite().optional(),
+});
+
+export type HookEvent = z.infer<typeof hookEventSchema>;
+
+/** The few facts the bridge keeps of an event; everything else (transcripts!) is dropped at once. */
+export interface ActivityEvent {
+  /** Server-assigned id; absent only for events that never passed through a server. */
+  id?: number;
+  type: string;
+  sourceApp: string;
+  sessionId: string;
+  /** When the hook fired (ms), as the sender says; null when unknown. */
+  time: number | null;
+  toolName?: string;
+  toolUseId?: string;
+  /** Claude Code's own measurement on PostToolUse, when it sends one. */
+  durationMs?: number;
+  notificationType?: string;
+  trigger?: string;
+  error?: string;
+}
+
+export type ParseResult<T> = { ok: true; value: T } | { ok: false; problem: string };
+
+export function parseHookEvent(raw: unknown): ParseResult<HookEvent> {
+  const result = hookEventSchema.safeParse(raw);
+  if (result.success) return { ok: true, value: result.data };
+  return { ok: false, problem: describeIssues(result.error.issues) };
+}
+
+export function toActivityEvent(event: HookEvent): ActivityEvent {
+  return activityEvent(event.hook_event_type, event.source_app, event.session_id, event.timestamp ?? null, event.payload, event.id);
+}
+
+/** The source_app label of events that Claude Code posts to the bridge's HTTP hooks itself. */
+export const CLAUDE_CODE_SOURCE_APP = 'claude-code';
+
+/** A Claude Code hook input (the body of an HTTP hook) as an event; it carries no timestamp. */
+export function hookInputToActivityEvent(eventName: string, input: Record<string, unknown>, sourceApp: string): ActivityEvent {
+  return activityEvent(eventName, sourceApp, nonEmptyString(input.session_id) ?? 'unknown', null, input);
+}
+
+/**
+ * One object literal of one shape for every event: built from spreads of varying shapes, it made V8
+ * promote about 0.7 KB per event to the old generation (--trace-gc-nvp), which showed up as RSS.
+ */
+function activityEvent(
+  type: string,
+  sourceApp: string,
+  sessionId: string,
+  time: number | null,
+  payload: Record<string, unknown>,
+  id?: number,
+): ActivityEvent {
+  const duration = payload.duration_ms;
+  return {
+    id,
+    type,
+    sourceApp,
+    sessionId,
+    time,
+    toolName: nonEmptyString(payload.tool_name),
+    toolUseId: nonEmptyString(payload.tool_use_id),
+    durationMs: typeof duration === 'number' && Number.isFinite(duration) && duration >= 0 ? duration : undefined,
+    notificationType: type === 'Notification' ? nonEmptyString(payload.notification_type) : undefined,
+    trigger: type === 'PreCompact' ? nonEmptyString(payload.trigger) : undefined,
+    // PostToolUseFailure also has an `error` (a message); only StopFailure's is a category.
+    error: type === 'StopFailure' ? nonEmptyString(payload.error) : undefined,
+  };
+}
+
+function nonEmptyString(value: unknown): string | undefined {
+  return typeof value === 'string' && value.length > 0 ? value : undefined;
+}
+
+function describeIssues(issues: z.core.$ZodIssue[]): string {
+  return issues
+    .slice(0, 3)
+    .map((i) => `${i.path.join('.') || 'event'}: ${i.message}`)
+    .join('; ');
+}
+
+/** The check of the hooks server's POST /events: falsy required fields are "missing". */
+export const REQUIRED_EVENT_FIELDS = ['source_app', 'session_id', 'hook_event_type', 'payload'] as const;
+
+export function missingRequiredFields(body: Record<string, unknown>): boolean {
+  return REQUIRED_EVENT_FIELDS.some((field) => !body[field]);
+}
+
+export function isJsonObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
