@@ -18,7 +18,6 @@ export const processIO = (): CliIO => ({
 
 export interface Command {
   name: string;
-  summary: string;
   usage: string;
   options: NonNullable<ParseArgsConfig['options']>;
   /** Returns the exit code; long-running commands resolve when they stop. */

@@ -3,9 +3,36 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { BRIDGE_VERSION } from '../version.js';
 import { parseCommandArgs, processIO, UsageError, type CliIO, type Command } from './command.js';
-import { serveCommand } from './serve.js';
 
-export const COMMANDS: Command[] = [serveCommand];
+interface CommandEntry {
+  name: string;
+  summary: string;
+  /** Loaded on use: the status line runs on every UI update and must not pay for the server's modules. */
+  load(): Promise<Command>;
+}
+
+export const COMMANDS: CommandEntry[] = [
+  {
+    name: 'serve',
+    summary: 'Run the bridge: HTTP API on :8080, sources, embedded alerting, recovery controller.',
+    load: async () => (await import('./serve.js')).serveCommand,
+  },
+  {
+    name: 'rules',
+    summary: 'Generate the Prometheus alerting and recording rules from the config and the alert table.',
+    load: async () => (await import('./rules.js')).rulesCommand,
+  },
+  {
+    name: 'statusline',
+    summary: 'Claude Code status line: forwards its JSON to the bridge and prints one line (usage, cost, burn rate, state).',
+    load: async () => (await import('./statusline.js')).statuslineCommand,
+  },
+  {
+    name: 'install-hooks',
+    summary: "Add the bridge's HTTP hooks to Claude Code's settings.json (keeps every existing hook).",
+    load: async () => (await import('./install-hooks.js')).installHooksCommand,
+  },
+];
 
 function overview(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
@@ -30,11 +57,12 @@ export async function main(argv: string[], io: CliIO = processIO()): Promise<num
     io.stdout(`${BRIDGE_VERSION}\n`);
     return 0;
   }
-  const command = COMMANDS.find((c) => c.name === name);
-  if (!command) {
+  const entry = COMMANDS.find((c) => c.name === name);
+  if (!entry) {
     io.stderr(`claude-bridge: unknown command "${name}"\n\n${overview()}`);
     return 2;
   }
+  const command = await entry.load();
   try {
     const values = parseCommandArgs(command, rest);
     if (values.help) {

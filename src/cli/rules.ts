@@ -6,7 +6,6 @@ import { UsageError, type CliIO, type Command } from './command.js';
 
 export const rulesCommand: Command = {
   name: 'rules',
-  summary: 'Generate the Prometheus alerting and recording rules from the config and the alert table.',
   usage: `claude-bridge rules [--config PATH] [--out FILE] [--check]
 
   --config PATH   config whose thresholds, for-durations and recovery actions the rules carry

@@ -6,7 +6,6 @@ import { intOption, type Command } from './command.js';
 
 export const serveCommand: Command = {
   name: 'serve',
-  summary: 'Run the bridge: HTTP API on :8080, sources, embedded alerting, recovery controller.',
   usage: `claude-bridge serve [--config PATH] [--port N] [--host H]
 
   --config PATH   config file (default ./config.yaml; env CLAUDE_BRIDGE_CONFIG); built-in defaults when absent

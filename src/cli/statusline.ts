@@ -16,7 +16,6 @@ const STDIN_MAX_BYTES = 1024 * 1024;
  */
 export const statuslineCommand: Command = {
   name: 'statusline',
-  summary: "Claude Code status line: forwards its JSON to the bridge and prints one line (5 h usage, cost, burn rate, recovery state).",
   usage: `claude-bridge statusline [--url URL] [--timeout-ms N]
 
   --url URL         the bridge (default $CLAUDE_BRIDGE_URL or ${DEFAULT_URL})

@@ -28,8 +28,8 @@ describe('claude-bridge statusline', () => {
     api = null;
   });
 
-  it('is registered as a command', () => {
-    expect(COMMANDS).toContain(statuslineCommand);
+  it('is registered as a command', async () => {
+    expect(await COMMANDS.find((c) => c.name === 'statusline')!.load()).toBe(statuslineCommand);
   });
 
   it('prints block cost, day cost and burn rate when the bridge knows them', async () => {
