@@ -149,6 +149,22 @@ describe('Claude Code HTTP hooks answered with recovery decisions', () => {
     expect(api.bridge.controller.snapshot().state).toBe('normal');
   });
 
+  it('the same rate-limited prompt seen over HTTP and over POST /events escalates the backoff once', async () => {
+    const input = hookInput('StopFailure.json');
+    await api.post('/hooks/StopFailure', input);
+    await api.post('/hooks', input);
+    await api.post('/events', {
+      source_app: 'cc-hook-multi-agent-obvs',
+      session_id: input.session_id,
+      hook_event_type: 'StopFailure',
+      payload: input,
+      timestamp: clock.now(),
+    });
+    expect(api.bridge.controller.snapshot().backoff).toMatchObject({ attempt: 1, delayMs: 1000 });
+    await api.post('/hooks/StopFailure', { ...input, prompt_id: 'another-prompt' });
+    expect(api.bridge.controller.snapshot().backoff).toMatchObject({ attempt: 2, delayMs: 2000 });
+  });
+
   it('other StopFailure errors are counted but change nothing', async () => {
     for (const error of ['overloaded', 'server_error', 'overloaded']) {
       expect((await api.post('/hooks', { ...hookInput('StopFailure.json'), error })).body).toEqual({});

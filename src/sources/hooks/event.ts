@@ -33,6 +33,8 @@ export interface ActivityEvent {
   notificationType?: string;
   trigger?: string;
   error?: string;
+  /** The prompt a StopFailure ended; the same failure may arrive over the WebSocket and HTTP. */
+  promptId?: string;
 }
 
 export type ParseResult<T> = { ok: true; value: T } | { ok: false; problem: string };
@@ -81,6 +83,7 @@ function activityEvent(
     trigger: type === 'PreCompact' ? nonEmptyString(payload.trigger) : undefined,
     // PostToolUseFailure also has an `error` (a message); only StopFailure's is a category.
     error: type === 'StopFailure' ? nonEmptyString(payload.error) : undefined,
+    promptId: type === 'StopFailure' ? nonEmptyString(payload.prompt_id) : undefined,
   };
 }
 

@@ -9,8 +9,12 @@ import type { ActivityEvent } from './event.js';
  * Where every counted event goes, whatever its transport: the activity exporter, and — for a
  * StopFailure caused by a rate limit — the recovery controller, as a one-shot signal that lapses.
  */
+const REMEMBERED_FAILURES = 1000;
+
 export class HookEventSink {
   private lastAssignedId = 0;
+  /** Prompts whose rate-limit failure was signalled already (bounded, oldest forgotten first). */
+  private readonly signalledPrompts = new Set<string>();
 
   constructor(
     private readonly activity: HookActivity,
@@ -40,6 +44,7 @@ export class HookEventSink {
       this.logger.debug('ignoring a StopFailure rate_limit older than signal_ttl_s', { session_id: event.sessionId });
       return;
     }
+    if (this.alreadySignalled(event)) return; // the same failure seen over a second transport
     this.controller.fire({
       type: 'rate_limit',
       origin: 'hook',
@@ -47,5 +52,16 @@ export class HookEventSink {
       expiresAt,
       summary: `StopFailure rate_limit reported by ${event.sourceApp} (session ${event.sessionId})`,
     });
+  }
+
+  private alreadySignalled(event: ActivityEvent): boolean {
+    if (!event.promptId) return false;
+    const key = `${event.sessionId}:${event.promptId}`;
+    if (this.signalledPrompts.has(key)) return true;
+    this.signalledPrompts.add(key);
+    if (this.signalledPrompts.size > REMEMBERED_FAILURES) {
+      this.signalledPrompts.delete(this.signalledPrompts.values().next().value as string);
+    }
+    return false;
   }
 }
