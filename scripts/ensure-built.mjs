@@ -6,7 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
-const run = (cmd) => execSync(cmd, { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] });
+const run = (cmd, stderr = 'inherit') => execSync(cmd, { cwd: root, stdio: ['ignore', 'inherit', stderr] });
 
 function newest(dir) {
   let latest = 0;
@@ -22,7 +22,7 @@ const installed = path.join(root, 'node_modules', '.package-lock.json');
 if (!existsSync(installed) || statSync(installed).mtimeMs < statSync(lock).mtimeMs) {
   console.error('claude-bridge: installing dependencies…');
   try {
-    run('npm ci --no-audit --no-fund');
+    run('npm ci --no-audit --no-fund', 'pipe');
   } catch {
     // npm ci refuses a lockfile that lacks ccusage's other-platform packages (registries without them)
     run('npm install --no-audit --no-fund');
