@@ -13,7 +13,7 @@ export const ALERT_DEFINITIONS: readonly AlertDefinition[] = [
   {
     type: 'rate_limit',
     alertname: 'ClaudeBridgeRateLimitNear',
-    measures: 'share of the rate limit used, highest window (official status line figure when fresh)',
+    measures: () => 'share of the rate limit used, highest window (official status line figure when fresh)',
     valueExpr: () => `max(${ALERT_INPUT_METRICS.rateLimitUsedRatio})`,
     threshold: (a) => a.rate_limit_threshold,
     unit: 'ratio',
@@ -25,7 +25,7 @@ export const ALERT_DEFINITIONS: readonly AlertDefinition[] = [
   {
     type: 'time_limit',
     alertname: 'ClaudeBridgeSessionTimeLimit',
-    measures: 'hours elapsed in the current 5-hour usage block',
+    measures: () => 'hours elapsed in the current 5-hour usage block',
     valueExpr: () => `max(${ALERT_INPUT_METRICS.sessionSeconds}) / 3600`,
     threshold: (a) => a.time_threshold,
     unit: 'hours',
@@ -37,7 +37,7 @@ export const ALERT_DEFINITIONS: readonly AlertDefinition[] = [
   {
     type: 'token_threshold',
     alertname: 'ClaudeBridgeTokenThreshold',
-    measures: "share of the 5-hour block's token limit used",
+    measures: () => "share of the 5-hour block's token limit used",
     valueExpr: () => `max(${ALERT_INPUT_METRICS.tokensUsedRatio})`,
     threshold: (a) => a.token_threshold,
     unit: 'ratio',
@@ -49,7 +49,7 @@ export const ALERT_DEFINITIONS: readonly AlertDefinition[] = [
   {
     type: 'cost_threshold',
     alertname: 'ClaudeBridgeCostThreshold',
-    measures: 'cost in USD of the configured scope (5-hour block or day)',
+    measures: (c) => (c.usage.cost_scope === 'day' ? "today's cost in USD" : 'cost in USD of the active 5-hour block'),
     valueExpr: (c) => `max(${ALERT_INPUT_METRICS.costUsd}{scope="${c.usage.cost_scope}"})`,
     threshold: (a) => a.cost_threshold,
     unit: 'usd',

@@ -76,7 +76,7 @@ export class EmbeddedEvaluator {
         this.controller.fire({
           type: definition.type,
           origin: 'embedded',
-          summary: describe(definition, value, threshold),
+          summary: describe(definition, this.config, value, threshold),
           ...(signals.windowResetsAt !== undefined ? { resetsAt: signals.windowResetsAt } : {}),
         });
       }
@@ -116,6 +116,6 @@ export function formatValue(unit: AlertDefinition['unit'], value: number): strin
   }
 }
 
-function describe(definition: AlertDefinition, value: number, threshold: number): string {
-  return `${definition.measures}: ${formatValue(definition.unit, value)} ≥ ${formatValue(definition.unit, threshold)}`;
+function describe(definition: AlertDefinition, config: BridgeConfig, value: number, threshold: number): string {
+  return `${definition.measures(config)}: ${formatValue(definition.unit, value)} ≥ ${formatValue(definition.unit, threshold)}`;
 }

@@ -68,7 +68,7 @@ export function alertingRule(definition: AlertDefinition, config: BridgeConfig):
     annotations: {
       summary: `${definition.type} at ${value} (threshold ${limit})`,
       description:
-        `${capitalize(definition.measures)} is ${value}, at or above the threshold of ${limit} ` +
+        `${capitalize(definition.measures(config))} is ${value}, at or above the threshold of ${limit} ` +
         `for ${promDuration(forSeconds)}. Recovery action: ${action}.`,
     },
   };

@@ -43,7 +43,7 @@ export interface AlertDefinition {
   /** Prometheus alert name. */
   alertname: string;
   /** What it measures, in words. */
-  measures: string;
+  measures: (config: BridgeConfig) => string;
   /** PromQL that yields the measured value (same unit as the threshold). */
   valueExpr: (config: BridgeConfig) => string;
   threshold: (alerts: AlertsConfig) => number;
