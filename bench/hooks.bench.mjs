@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { WebSocketServer } from 'ws';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const fixtures = path.resolve(here, '../../shared/fixtures');
+const fixtures = path.resolve(here, '../test/fixtures');
 const readJson = (...parts) => JSON.parse(readFileSync(path.join(fixtures, ...parts), 'utf8'));
 const HOOK_INPUTS = ['PreToolUse', 'UserPromptSubmit', 'PostToolUse', 'Stop'].map((name) => readJson('claude-code', 'http-hook-inputs', `${name}.json`));
 const POST_BODIES = readFileSync(path.join(fixtures, 'hooks-server', 'send_event-post-bodies.jsonl'), 'utf8')

@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** The recorded samples shared by the team: ../shared/fixtures beside the repo. */
-export const FIXTURES_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../shared/fixtures');
+/** The recorded samples of the systems the bridge talks to (test/fixtures/README.md says where each came from). */
+export const FIXTURES_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../fixtures');
 
 export function fixturePath(...parts: string[]): string {
   return path.join(FIXTURES_DIR, ...parts);

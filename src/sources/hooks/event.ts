@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /**
- * A stored event of the hooks observability server (REFERENCE §1). Parsed tolerantly: unknown
+ * A stored event of the hooks observability server (samples: test/fixtures/hooks-server). Parsed tolerantly: unknown
  * fields are allowed (and left out of the result, so a megabyte `chat` is never copied), and
  * per-type facts are read from `payload` because stored events lack the top-level copies that
  * live frames carry.

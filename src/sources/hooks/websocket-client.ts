@@ -40,7 +40,7 @@ export interface WebSocketSummary {
 }
 
 /**
- * Client of the hooks server's `/stream` (REFERENCE §1). Counts each event once although the
+ * Client of the hooks server's `/stream` (its protocol as recorded in test/fixtures/hooks-server). Counts each event once although the
  * server replays up to 300 old events on every connect and re-broadcasts answered
  * human-in-the-loop events under their old id. The first connect only sets the baseline (history
  * is not counted as new activity); after a reconnect the gap is filled from

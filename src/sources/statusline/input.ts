@@ -7,7 +7,7 @@ const str = z.string().nullish().catch(null);
 const instant = z.union([z.number(), z.string()]).nullish().catch(null);
 const windowSchema = z.looseObject({ used_percentage: num, resets_at: instant }).nullish().catch(null);
 
-/** Claude Code's status line JSON (REFERENCE §2); `rate_limits` only for Pro/Max, ≥ 2.1.80. */
+/** Claude Code's status line JSON (https://docs.anthropic.com/en/docs/claude-code/statusline; sample: test/fixtures/claude-code/statusline-input.json); `rate_limits` only for Pro/Max, ≥ 2.1.80. */
 export const statuslineInputSchema = z.looseObject({
   session_id: str,
   model: z.looseObject({ id: str, display_name: str }).nullish().catch(null),

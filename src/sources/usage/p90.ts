@@ -1,5 +1,5 @@
 /**
- * claude-monitor's "P90" token limit (REFERENCE §3), counted in input+output tokens:
+ * claude-monitor's "P90" token limit (its `--plan custom` limit, as its source defines it), counted in input+output tokens:
  * the 90th percentile of completed blocks' tokens, among the blocks that came within 95 % of one
  * of the known limits (else all completed blocks), floored at 19,000.
  */
