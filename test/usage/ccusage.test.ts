@@ -5,7 +5,7 @@ import { UsageState } from '../../src/sources/usage/state.js';
 import { readJsonFixture } from '../support/fixtures.js';
 import { testConfig } from '../support/config.js';
 import { ManualClock } from '../support/manual-clock.js';
-import { claudeConfigCopy, shiftToNow, TempDirs } from './support/usage.js';
+import { claudeConfigCopy, INJECTED_NOW, shiftToNow, TempDirs } from './support/usage.js';
 
 const usage = testConfig({ usage: { timeout_s: 20 } }).usage;
 const recordedBlocks = parseCcusageBlocks(readJsonFixture('ccusage', 'blocks.json'));
@@ -43,6 +43,25 @@ describe('ccusage (the real pinned binary)', () => {
       expect(today.costUsd).toBeCloseTo(1.94534775, 10);
     });
 
+    it("picks the active block and its burn rate on the bridge's clock, whatever ccusage's own clock says", async () => {
+      const at = (iso: string) => new CcusageSource({ usage, configDir, now: () => Date.parse(iso) });
+      const during = at('2026-11-25T16:20:00Z');
+      try {
+        const block = (await during.poll()).activeBlock!;
+        expect(block.start).toBe(recordedActive.start);
+        expect(block.burnRate!.tokensPerMinute).toBeCloseTo(recordedActive.burnRate!.inputOutputTokensPerMinute!, 9);
+        expect(block.burnRate!.usdPerHour).toBeCloseTo(recordedActive.burnRate!.costPerHour, 9);
+      } finally {
+        during.dispose();
+      }
+      const after = await at('2026-11-25T18:00:00Z').poll();
+      expect(after.activeBlock).toBeNull();
+      expect(after.completedBlockTokens).toEqual([1233 + 7792, 2474 + 25980]);
+      const before = await at('2026-11-25T10:00:00Z').poll();
+      expect(before.activeBlock?.start).toBe(Date.parse('2026-11-25T06:00:00Z'));
+      expect(before.completedBlockTokens).toEqual([]);
+    });
+
     it('daily: a day without usage costs 0', async () => {
       const later = new ManualClock(Date.parse('2026-12-03T12:00:00Z'));
       const daily = new CcusageDailyCost({ usage, configDir, now: () => later.now(), timeZone: 'UTC' });
@@ -50,8 +69,8 @@ describe('ccusage (the real pinned binary)', () => {
     });
   });
 
-  describe('over fixtures/claude-projects shifted to now (the recorded active block is active again)', () => {
-    const now = Date.now();
+  describe('over fixtures/claude-projects shifted to an injected now (the recorded active block is active again)', () => {
+    const now = INJECTED_NOW;
     const shift = shiftToNow(recordedActive.lastActivity!, now);
     let snapshot: Awaited<ReturnType<CcusageSource['poll']>>;
     let source: CcusageSource;
@@ -116,7 +135,7 @@ describe('ccusage (the real pinned binary)', () => {
     });
 
     it('counts the streamed duplicate once and ignores the rate-limit marker', async () => {
-      const runner = new CcusageRunner({ usage, configDir, now: () => Date.now() });
+      const runner = new CcusageRunner({ usage, configDir, now: () => INJECTED_NOW });
       const blocks = parseCcusageBlocks(await runner.json(['blocks'])).filter((b) => !b.isGap);
       expect(blocks).toHaveLength(1);
       expect(blocks[0]!.tokens).toEqual({ input: 200, output: 100, cache_creation: 0, cache_read: 0 });
@@ -125,10 +144,10 @@ describe('ccusage (the real pinned binary)', () => {
       expect(blocks[0]!.costUsd).toBeCloseTo(0.0021, 10);
     });
 
-    it("reports the day's cost and, shifted to now, an active block of one family", async () => {
+    it("reports the day's cost and, shifted to an injected now, an active block of one family", async () => {
       const daily = new CcusageDailyCost({ usage, configDir, now: () => Date.parse('2026-11-25T20:00:00Z'), timeZone: 'UTC' });
       expect((await daily.today()).costUsd).toBeCloseTo(0.0021, 10);
-      const now = Date.now();
+      const now = INJECTED_NOW;
       const shifted = claudeConfigCopy(dirs.make(), 'claude-code/transcripts', '-home-dev-proj', shiftToNow(Date.parse('2026-11-25T16:26:13.937Z'), now));
       const source = new CcusageSource({ usage, configDir: shifted, now: () => now });
       try {
@@ -161,7 +180,7 @@ describe('ccusage (the real pinned binary)', () => {
   });
 
   it('fails with ccusage\'s own message when the folder holds no projects/', async () => {
-    const source = new CcusageSource({ usage, configDir: dirs.make(), now: () => Date.now() });
+    const source = new CcusageSource({ usage, configDir: dirs.make(), now: () => INJECTED_NOW });
     await expect(source.poll()).rejects.toThrow(/ccusage blocks exited with code 1: .*No valid Claude data directories/);
   });
 

@@ -5,7 +5,7 @@ import { startBridge, type RunningBridge } from '../support/bridge.js';
 import { testConfig } from '../support/config.js';
 import { readJsonFixture } from '../support/fixtures.js';
 import { ManualClock } from '../support/manual-clock.js';
-import { claudeConfigCopy, seriesValue, shiftToNow, TempDirs } from './support/usage.js';
+import { claudeConfigCopy, INJECTED_NOW, seriesValue, shiftToNow, TempDirs } from './support/usage.js';
 
 type Overrides = Parameters<typeof testConfig>[0];
 
@@ -83,7 +83,7 @@ describe('usage crosses a threshold → embedded evaluator → recovery controll
 
   it('real transcripts through ccusage: the block cost crosses cost_threshold → degraded', async () => {
     const recordedActive = parseCcusageBlocks(readJsonFixture('ccusage', 'blocks.json')).find((b) => b.isActive)!;
-    const now = Date.now();
+    const now = INJECTED_NOW;
     const configDir = claudeConfigCopy(dirs.make(), 'claude-projects/-home-user-demo', '-home-user-demo', shiftToNow(recordedActive.lastActivity!, now));
     const { component, evaluator, controller } = await start(
       { usage: { source: 'ccusage', claude_config_dir: configDir, cost_scope: 'block' }, alerts: { cost_threshold: 1.5, for_seconds: { cost_threshold: 0 } } },

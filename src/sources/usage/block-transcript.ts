@@ -23,6 +23,9 @@ export function projectDirs(claudeConfigDir: string): string[] {
 export interface BlockTranscriptStats {
   filesScanned: number;
   linesCopied: number;
+  /** The earliest and latest copied line that carries `message.usage` (ccusage's entries), or null. */
+  firstEntryAt: number | null;
+  lastEntryAt: number | null;
 }
 
 /**
@@ -33,13 +36,13 @@ export interface BlockTranscriptStats {
  */
 export async function writeBlockTranscript(dirs: string[], start: number, end: number, target: string): Promise<BlockTranscriptStats> {
   const out = createWriteStream(target);
-  const stats: BlockTranscriptStats = { filesScanned: 0, linesCopied: 0 };
+  const stats: BlockTranscriptStats = { filesScanned: 0, linesCopied: 0, firstEntryAt: null, lastEntryAt: null };
   try {
     for (const dir of dirs) {
       for await (const file of transcriptFiles(dir)) {
         if ((await stat(file)).mtimeMs < start) continue;
         stats.filesScanned += 1;
-        stats.linesCopied += await copyBlockLines(file, start, end, out);
+        await copyBlockLines(file, start, end, out, stats);
       }
     }
   } finally {
@@ -63,25 +66,28 @@ async function* transcriptFiles(dir: string): AsyncGenerator<string> {
   }
 }
 
-async function copyBlockLines(file: string, start: number, end: number, out: WriteStream): Promise<number> {
-  let copied = 0;
+async function copyBlockLines(file: string, start: number, end: number, out: WriteStream, stats: BlockTranscriptStats): Promise<void> {
   const lines = createInterface({ input: createReadStream(file, { encoding: 'utf8' }), crlfDelay: Infinity });
   for await (const line of lines) {
     if (!line.includes('"assistant"')) continue; // cheap pre-filter: only assistant lines carry usage
-    const at = assistantTimestamp(line);
-    if (at === null || at < start || at >= end) continue;
+    const entry = assistantEntry(line);
+    if (entry === null || entry.at < start || entry.at >= end) continue;
     if (!out.write(`${line}\n`)) await once(out, 'drain');
-    copied += 1;
+    stats.linesCopied += 1;
+    if (!entry.hasUsage) continue;
+    stats.firstEntryAt = Math.min(stats.firstEntryAt ?? entry.at, entry.at);
+    stats.lastEntryAt = Math.max(stats.lastEntryAt ?? entry.at, entry.at);
   }
-  return copied;
 }
 
-function assistantTimestamp(line: string): number | null {
+function assistantEntry(line: string): { at: number; hasUsage: boolean } | null {
   try {
-    const entry = JSON.parse(line) as { type?: unknown; timestamp?: unknown };
+    const entry = JSON.parse(line) as { type?: unknown; timestamp?: unknown; message?: { usage?: unknown } };
     if (entry.type !== 'assistant' || typeof entry.timestamp !== 'string') return null;
     const at = Date.parse(entry.timestamp);
-    return Number.isNaN(at) ? null : at;
+    if (Number.isNaN(at)) return null;
+    const usage = entry.message?.usage;
+    return { at, hasUsage: typeof usage === 'object' && usage !== null };
   } catch {
     return null;
   }

@@ -8,6 +8,7 @@ import { projectDirs, writeBlockTranscript } from './block-transcript.js';
 import { CcusageFormatError, parseCcusageBlocks, parseCcusageDaily, type CcusageBlock, type CcusageDay } from './ccusage-json.js';
 import { modelFamily } from './model-family.js';
 import { lastLine, runSubprocess, SubprocessError } from './subprocess.js';
+import { errorMessage } from '../../util/logger.js';
 import {
   inputOutputTokens,
   UsageSourceError,
@@ -113,10 +114,15 @@ function parseJsonOutput(subcommand: string, stdout: string): unknown {
   }
 }
 
+/** ccusage's session length: a block is active while its last entry is younger than this. */
+const BLOCK_MS = 5 * 3600 * 1000;
+
 /**
- * `ccusage blocks --json --offline`: the active block, and every completed block for P90. The
- * active block's split by model comes from pricing only its own transcript lines with
- * `ccusage daily` (see writeBlockTranscript); if that fails the block is still reported.
+ * `ccusage blocks --json --offline`: the active block, and every completed block for P90. Which
+ * block is active, and its burn rate, are worked out here on the bridge's clock, not taken from
+ * ccusage's `isActive`/`burnRate` (those follow the clock of ccusage's process). The active
+ * block's split by model comes from pricing only its own transcript lines with `ccusage daily`
+ * (see writeBlockTranscript); if that fails the block is still reported, with ccusage's rate.
  */
 export class CcusageSource implements UsageSource {
   readonly name = 'ccusage' as const;
@@ -129,22 +135,23 @@ export class CcusageSource implements UsageSource {
 
   async poll(): Promise<UsageSnapshot> {
     const document = await this.runner.json(['blocks']);
-    const blocks = parseOrFail(() => parseCcusageBlocks(document));
-    const active = blocks.find((b) => b.isActive && !b.isGap) ?? null;
-    const details: Record<string, unknown> = { version: CCUSAGE_VERSION, config_dir: this.options.configDir, blocks: blocks.filter((b) => !b.isGap).length };
-    let byFamily: Partial<Record<ModelFamily, FamilyUsage>> = {};
+    const now = this.options.now();
+    const blocks = parseOrFail(() => parseCcusageBlocks(document)).filter((b) => !b.isGap);
+    const active = blocks.find((b) => isActiveAt(b, now)) ?? null;
+    const details: Record<string, unknown> = { version: CCUSAGE_VERSION, config_dir: this.options.configDir, blocks: blocks.length };
+    let split: BlockSplit | null = null;
     if (active) {
       try {
-        byFamily = await this.familySplit(active);
+        split = await this.blockSplit(active);
       } catch (error) {
-        details.model_split_error = (error as Error).message;
+        details.model_split_error = errorMessage(error);
       }
     }
     return {
       source: 'ccusage',
-      takenAt: this.options.now(),
-      activeBlock: active ? activeBlockOf(active, byFamily) : null,
-      completedBlockTokens: blocks.filter((b) => !b.isGap && !b.isActive).map((b) => inputOutputTokens(b.tokens)),
+      takenAt: now,
+      activeBlock: active ? activeBlockOf(active, split) : null,
+      completedBlockTokens: blocks.filter((b) => b !== active && b.end <= now).map((b) => inputOutputTokens(b.tokens)),
       rateLimits: {},
       tokenLimit: null,
       details,
@@ -161,29 +168,51 @@ export class CcusageSource implements UsageSource {
     this.workDir = null;
   }
 
-  private async familySplit(block: CcusageBlock): Promise<Partial<Record<ModelFamily, FamilyUsage>>> {
+  private async blockSplit(block: CcusageBlock): Promise<BlockSplit> {
     this.workDir ??= mkdtempSync(path.join(tmpdir(), 'claude-bridge-usage-'));
     const folder = path.join(this.workDir, 'projects', 'active-block');
     mkdirSync(folder, { recursive: true });
     const copied = await writeBlockTranscript(projectDirs(this.options.configDir), block.start, block.end, path.join(folder, 'block.jsonl'));
-    if (copied.linesCopied === 0) return {};
+    const span = copied.firstEntryAt !== null && copied.lastEntryAt !== null ? { first: copied.firstEntryAt, last: copied.lastEntryAt } : null;
+    if (copied.linesCopied === 0) return { byFamily: {}, span };
     const document = await this.runner.json(['daily', '--by-agent', '--timezone', 'UTC'], this.workDir);
-    return familiesOf(parseOrFail(() => parseCcusageDaily(document)));
+    return { byFamily: familiesOf(parseOrFail(() => parseCcusageDaily(document))), span };
   }
 }
 
-function activeBlockOf(block: CcusageBlock, byFamily: Partial<Record<ModelFamily, FamilyUsage>>): ActiveBlock {
+interface BlockSplit {
+  byFamily: Partial<Record<ModelFamily, FamilyUsage>>;
+  /** The first and last entry of the block: the span ccusage's burn rate is measured over. */
+  span: { first: number; last: number } | null;
+}
+
+/** ccusage's rule, on the given clock: the last entry is younger than a block, and the block has not ended. */
+export function isActiveAt(block: CcusageBlock, now: number): boolean {
+  return block.lastActivity !== null && block.start <= now && now < block.end && now - block.lastActivity < BLOCK_MS;
+}
+
+function activeBlockOf(block: CcusageBlock, split: BlockSplit | null): ActiveBlock {
   return {
     start: block.start,
     end: block.end,
     limitResetsAt: block.limitResetsAt,
     tokens: block.tokens,
-    byFamily,
+    byFamily: split?.byFamily ?? {},
     costUsd: block.costUsd,
-    burnRate: block.burnRate
-      ? { tokensPerMinute: inputOutputRate(block, block.burnRate), usdPerHour: block.burnRate.costPerHour }
-      : null,
+    burnRate: split?.span ? burnRateOver(block, split.span) : reportedBurnRate(block),
   };
+}
+
+/** ccusage's burn rate: input+output tokens and cost over the minutes from the first entry to the last. */
+function burnRateOver(block: CcusageBlock, span: { first: number; last: number }): ActiveBlock['burnRate'] {
+  const minutes = (span.last - span.first) / 60_000;
+  if (minutes <= 0) return null;
+  return { tokensPerMinute: inputOutputTokens(block.tokens) / minutes, usdPerHour: (block.costUsd / minutes) * 60 };
+}
+
+function reportedBurnRate(block: CcusageBlock): ActiveBlock['burnRate'] {
+  const burnRate = block.burnRate;
+  return burnRate ? { tokensPerMinute: inputOutputRate(block, burnRate), usdPerHour: burnRate.costPerHour } : null;
 }
 
 /** ccusage's input+output rate; older versions only give the all-kinds rate, over the same span. */

@@ -1,4 +1,4 @@
-import { chmodSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Registry } from 'prom-client';
@@ -26,16 +26,35 @@ export class TempDirs {
   }
 }
 
-/** A Claude config folder `<root>/projects/<project>/` holding copies of a fixture folder's transcripts. */
+/**
+ * An instant for tests that shift the recorded transcripts: far from the day they were recorded
+ * and from the day the suite runs, so a figure that silently followed the real clock (or ccusage's
+ * own) instead of the injected one cannot pass.
+ */
+export const INJECTED_NOW = Date.parse('2031-03-30T01:47:00Z');
+
+/**
+ * A Claude config folder `<root>/projects/<project>/` holding copies of a fixture folder's
+ * transcripts, every timestamp moved by `shiftMs`. Each file's mtime is its last timestamp, as
+ * if Claude Code had just written it (the bridge skips files not written since a block began).
+ */
 export function claudeConfigCopy(root: string, fixtureFolder: string, project: string, shiftMs = 0): string {
   const target = path.join(root, 'projects', project);
   mkdirSync(target, { recursive: true });
   const source = fixturePath(fixtureFolder);
   for (const name of readdirSync(source).filter((n) => n.endsWith('.jsonl'))) {
-    if (shiftMs === 0) cpSync(path.join(source, name), path.join(target, name));
-    else writeFileSync(path.join(target, name), shiftTranscript(readFileSync(path.join(source, name), 'utf8'), shiftMs));
+    const text = shiftTranscript(readFileSync(path.join(source, name), 'utf8'), shiftMs);
+    const file = path.join(target, name);
+    writeFileSync(file, text);
+    const last = lastTimestamp(text);
+    if (last !== null) utimesSync(file, last / 1000, last / 1000);
   }
   return root;
+}
+
+function lastTimestamp(text: string): number | null {
+  const times = [...text.matchAll(/"timestamp":"([^"]+)"/g)].map((m) => Date.parse(m[1]!)).filter((t) => !Number.isNaN(t));
+  return times.length > 0 ? Math.max(...times) : null;
 }
 
 /**
@@ -43,6 +62,7 @@ export function claudeConfigCopy(root: string, fixtureFolder: string, project: s
  * block boundaries), including the reset epoch inside rate-limit messages.
  */
 export function shiftTranscript(text: string, shiftMs: number): string {
+  if (shiftMs === 0) return text;
   return text
     .replace(/"timestamp":"([^"]+)"/g, (_m, iso: string) => `"timestamp":"${new Date(Date.parse(iso) + shiftMs).toISOString()}"`)
     .replace(/usage limit reached\|(\d+)/g, (_m, epoch: string) => `usage limit reached|${Number(epoch) + shiftMs / 1000}`);
@@ -56,8 +76,21 @@ export function shiftToNow(anchor: number, now: number): number {
   return Math.floor((now - anchor) / HOUR_MS) * HOUR_MS;
 }
 
+/** A claude-monitor snapshot with every instant in it (ISO strings and `*_epoch` seconds) moved by `shiftMs`. */
+export function shiftSnapshot(text: string, shiftMs: number): string {
+  if (shiftMs === 0) return text;
+  return text
+    .replace(/"(\d{4}-\d\d-\d\dT[^"]+)"/g, (whole, iso: string) => {
+      const at = Date.parse(iso);
+      return Number.isNaN(at) ? whole : `"${new Date(at + shiftMs).toISOString()}"`;
+    })
+    .replace(/("\w+_epoch"\s*:\s*)(\d+)/g, (_m, key: string, epoch: string) => `${key}${Number(epoch) + shiftMs / 1000}`);
+}
+
 export interface StandInOptions {
   version?: string;
+  /** Moves every instant of the default snapshot (see shiftSnapshot). */
+  shiftMs?: number;
   exitCode?: number;
   /** What `--once` prints; the v4 snapshot fixture by default. */
   stdout?: string;
@@ -71,7 +104,7 @@ export function writeClaudeMonitorStandIn(dir: string, options: StandInOptions =
   const file = path.join(dir, 'claude-monitor');
   const log = path.join(dir, 'calls.log');
   const snapshot = path.join(dir, 'snapshot.out');
-  writeFileSync(snapshot, options.stdout ?? readFileSync(fixturePath('claude-monitor', 'v4-once-json-snapshot.json'), 'utf8'));
+  writeFileSync(snapshot, options.stdout ?? shiftSnapshot(readFileSync(fixturePath('claude-monitor', 'v4-once-json-snapshot.json'), 'utf8'), options.shiftMs ?? 0));
   const script = [
     '#!/bin/sh',
     `echo "$*" >> '${log}'`,
