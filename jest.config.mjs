@@ -6,4 +6,6 @@ export default {
   transform: { '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json' }] },
   testMatch: ['<rootDir>/test/**/*.test.ts'],
   testTimeout: 20000,
+  // The default reporter, then the list of tests skipped for a missing tool, so it closes the output.
+  reporters: ['default', '<rootDir>/test/support/skip-reporter.cjs'],
 };

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { FileStateStore } from '../../src/recovery/store.js';
 import { main } from '../../src/cli/main.js';
 import { startBridge, type RunningBridge } from '../support/bridge.js';
+import { itWithBinaries } from '../support/binaries.js';
 import { testConfig } from '../support/config.js';
 
 describe('HTTP API contract', () => {
@@ -116,13 +117,7 @@ describe('HTTP API contract', () => {
     expect(text).toMatch(/^claude_bridge_process_resident_memory_bytes \d+/m);
   });
 
-  it('GET /prometheus passes promtool check metrics', async () => {
-    const promtool = spawnSync('promtool', ['--version']);
-    if (promtool.error) {
-      if (process.env.CI) throw new Error('promtool is required in CI (apt-get install prometheus)');
-      console.warn('promtool not installed: skipping the exposition lint');
-      return;
-    }
+  itWithBinaries(['promtool'], 'GET /prometheus passes promtool check metrics', async () => {
     await api.post('/alerts/time_limit');
     const { text } = await api.get('/prometheus');
     const result = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });

@@ -44,15 +44,27 @@ export function missingBinaries(names: string[]): string[] {
   return missing;
 }
 
-/** `describe` that skips, with a message, when a tool is missing locally (and fails in CI). */
+/**
+ * The title a test or suite is skipped under. test/support/skip-reporter.cjs finds this mark in
+ * the results and repeats it, with the install command, in the last lines of `npm test`.
+ */
+function skippedTitle(title: string, missing: string[]): string {
+  const packages = [...new Set(missing.map((m) => PACKAGES[m] ?? m))].join(' ');
+  return `${title} [skipped: ${missing.join(', ')} not installed; apt-get install ${packages}]`;
+}
+
+/** `describe` that skips when a tool is missing locally (and fails in CI). */
 export function describeWithBinaries(names: string[], title: string, body: () => void): void {
   const missing = missingBinaries(names);
-  if (missing.length === 0) {
-    describe(title, body);
-    return;
-  }
-  describe.skip(`${title} [skipped: ${missing.join(', ')} not installed]`, body);
-  console.warn(`skipping "${title}": ${missing.join(', ')} not installed (apt-get install ${missing.map((m) => PACKAGES[m] ?? m).join(' ')})`);
+  if (missing.length === 0) describe(title, body);
+  else describe.skip(skippedTitle(title, missing), body);
+}
+
+/** `it` that skips when a tool is missing locally (and fails in CI). */
+export function itWithBinaries(names: string[], title: string, body: () => Promise<void>, timeoutMs?: number): void {
+  const missing = missingBinaries(names);
+  if (missing.length === 0) it(title, body, timeoutMs);
+  else it.skip(skippedTitle(title, missing), body, timeoutMs);
 }
 
 export interface RunResult {
