@@ -45,9 +45,7 @@ describe('POST /alertmanager/webhook (alerting.mode alertmanager)', () => {
   });
 
   it('the recorded firing notice puts the bridge in backoff, keyed by the fingerprint', async () => {
-    const started = Date.now();
     const { status: code, body } = await send(fixture('amtool-firing'));
-    expect(Date.now() - started).toBeLessThan(1000);
     expect(code).toBe(200);
     expect(body).toEqual({
       status: 'firing',

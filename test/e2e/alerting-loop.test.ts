@@ -12,6 +12,7 @@ import { ALERT_DEFINITIONS } from '../../src/alerts/definitions.js';
 import { RULES_FILE } from '../../src/alerts/rules.js';
 import { hooksComponent } from '../../src/sources/hooks/index.js';
 import { usageComponent } from '../../src/sources/usage/index.js';
+import { systemClock } from '../../src/util/clock.js';
 import { enableBearerToken, overrideAlertmanager, overridePrometheus, shortenForDurations } from '../support/alerting.js';
 import { describeWithBinaries, readRepoFile } from '../support/binaries.js';
 import { startBridge, type RunningBridge } from '../support/bridge.js';
@@ -52,9 +53,15 @@ function isFed(selector: string): boolean {
   return metric !== 'claude_bridge:alert_value' || !/alert_type=~?"(?!rate_limit")/.test(selector);
 }
 
+/**
+ * Prometheus and Alertmanager run on the wall clock, so the bridge under test does too: this is
+ * the clock it is given, and every instant of the scenario is read from it.
+ */
+const clock = systemClock;
+
 function statusLine(fiveHourPercent: number): Record<string, unknown> {
   const input = readJsonFixture<Record<string, any>>('claude-code', 'statusline-input.json');
-  const resetsAt = Math.floor(Date.now() / 1000) + 3600;
+  const resetsAt = Math.floor(clock.now() / 1000) + 3600;
   return {
     ...input,
     rate_limits: {
@@ -90,7 +97,7 @@ describeWithBinaries(['prometheus', 'prometheus-alertmanager'], 'alerting loop w
       usage: { source: 'none' },
       recovery: { backoff: { base_s: 1, cap_s: 2 } },
     });
-    bridge = await startBridge({ config, components: [hooksComponent, usageComponent] });
+    bridge = await startBridge({ config, clock, components: [hooksComponent, usageComponent] });
     const bridgeAddress = new URL(bridge.url).host;
     const [promPort, amPort] = [await freePort(), await freePort()];
     promUrl = `http://127.0.0.1:${promPort}`;
@@ -155,7 +162,7 @@ describeWithBinaries(['prometheus', 'prometheus-alertmanager'], 'alerting loop w
   }, 20_000);
 
   it('threshold → Prometheus → Alertmanager → webhook → backoff → held hook → resolved → normal', async () => {
-    const t0 = Date.now();
+    const t0 = clock.now();
     const high = await bridge.post('/statusline', statusLine(95), AUTH);
     expect(high.status).toBe(200);
 
@@ -168,7 +175,7 @@ describeWithBinaries(['prometheus', 'prometheus-alertmanager'], 'alerting loop w
       { timeoutMs: 20_000, diagnostics },
     );
     expect(firing.labels).toMatchObject({ action: 'backoff', alert_type: 'rate_limit', severity: 'critical' });
-    const firedAfter = Date.now() - t0;
+    const firedAfter = clock.now() - t0;
 
     const routed = await waitFor(
       'the alert in Alertmanager, routed to the bridge',
@@ -188,16 +195,16 @@ describeWithBinaries(['prometheus', 'prometheus-alertmanager'], 'alerting loop w
       },
       { timeoutMs: 20_000, diagnostics },
     );
-    const backoffAfter = Date.now() - t0;
+    const backoffAfter = clock.now() - t0;
     expect(backoff.active_alerts).toEqual([
       expect.objectContaining({ alert: 'rate_limit', origins: [expect.objectContaining({ origin: 'alertmanager', key: expect.any(String) })] }),
     ]);
 
     const preToolUse = readJsonFixture<Record<string, unknown>>('claude-code', 'http-hook-inputs', 'PreToolUse.json');
     const expectedHoldMs = (await bridge.get('/recovery/status')).body.backoff.delay_ms as number;
-    const started = Date.now();
+    const started = clock.now();
     const held = await bridge.post('/hooks/PreToolUse', preToolUse);
-    const heldMs = Date.now() - started;
+    const heldMs = clock.now() - started;
     expect(held.status).toBe(200);
     expect(held.body).toEqual({});
     expect(expectedHoldMs).toBeGreaterThanOrEqual(1000);
@@ -207,11 +214,19 @@ describeWithBinaries(['prometheus', 'prometheus-alertmanager'], 'alerting loop w
     expect(post.status).toBe(200);
 
     // Two scrapes after the hook calls, so rates over them have data; the alert still fires.
-    await new Promise((resolve) => setTimeout(resolve, 2500));
-    queryTime = Date.now() / 1000;
+    const hooksServedAt = clock.now() / 1000;
+    queryTime = await waitFor(
+      'two scrapes of the bridge after the hook calls',
+      async () => {
+        const body = await promQuery('min(timestamp(claude_bridge_hook_decisions_total))');
+        const scrapedAt = Number((body.data?.result[0] as { value?: [number, string] } | undefined)?.value?.[1] ?? 0);
+        return scrapedAt >= hooksServedAt + 1 ? scrapedAt : undefined; // scrape_interval 1s: the second scrape since
+      },
+      { timeoutMs: 10_000, diagnostics },
+    );
     expect((await bridge.get('/recovery/status')).body.state).toBe('backoff');
 
-    const t1 = Date.now();
+    const t1 = clock.now();
     const low = await bridge.post('/statusline', statusLine(10), AUTH);
     expect(low.status).toBe(200);
     const normal = await waitFor(
@@ -225,7 +240,7 @@ describeWithBinaries(['prometheus', 'prometheus-alertmanager'], 'alerting loop w
     expect(normal.active_alerts).toEqual([]);
     console.log(
       `alert firing in Prometheus after ${firedAfter} ms, bridge in backoff after ${backoffAfter} ms, ` +
-        `PreToolUse held ${heldMs} ms (delay ${expectedHoldMs} ms), back to normal ${Date.now() - t1} ms after the status line dropped`,
+        `PreToolUse held ${heldMs} ms (delay ${expectedHoldMs} ms), back to normal ${clock.now() - t1} ms after the status line dropped`,
     );
     const fast = await bridge.post('/hooks/PreToolUse', preToolUse);
     expect(fast.body).toEqual({});

@@ -3,6 +3,7 @@ import { readdirSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { hooksComponent } from '../../src/sources/hooks/index.js';
 import { startBridge, type RunningBridge } from '../support/bridge.js';
+import { itWithBinaries } from '../support/binaries.js';
 import { testConfig } from '../support/config.js';
 import { fixturePath, readJsonFixture, readJsonLinesFixture } from '../support/fixtures.js';
 import { ManualClock } from '../support/manual-clock.js';
@@ -66,7 +67,8 @@ async function postHook(api: RunningBridge, clock: ManualClock, path: string, in
   const pending = api.post(path, input).finally(() => (settled = true));
   await waitFor(() => clock.pendingTimers() > timersBefore, 'the hold to start');
   clock.advance(holdMs - 1);
-  await new Promise((resolve) => setTimeout(resolve, 20));
+  expect(clock.pendingTimers()).toBeGreaterThan(timersBefore); // the hold's timer has not fired
+  await api.get('/health'); // a round trip on the same server: an answer sent already would be in by now
   expect(settled).toBe(false);
   clock.advance(1);
   return pending;
@@ -335,7 +337,7 @@ describe('POST /events: a drop-in for the hooks server', () => {
     expect(paths).toEqual(expect.arrayContaining(['POST /events', 'POST /hooks/:event', 'POST /hooks']));
   });
 
-  it('exports hook metrics that pass promtool check metrics', async () => {
+  itWithBinaries(['promtool'], 'exports hook metrics that pass promtool check metrics', async () => {
     for (const record of POST_RECORDS) await api.post('/events', record.body);
     await api.post('/hooks/StopFailure', hookInput('StopFailure.json'));
     const { text } = await api.get('/prometheus');
@@ -343,10 +345,6 @@ describe('POST /events: a drop-in for the hooks server', () => {
       expect(text).toContain(name);
     }
     const result = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
-    if (result.error) {
-      console.warn('promtool not installed: skipping the exposition lint');
-      return;
-    }
     expect(result.stdout + result.stderr).toBe('');
     expect(result.status).toBe(0);
   });

@@ -263,7 +263,7 @@ describe('hooks server WebSocket client', () => {
   it('stays disabled when hooks_server.enabled is false', async () => {
     harness = hooksHarness(testConfig({ hooks_server: { enabled: false, url: server.url } }));
     await harness.component.start!();
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(harness.clock.pendingTimers()).toBe(0); // no connect, no reconnect scheduled
     expect(harness.component.websocketState!()).toBe('disabled');
     expect(harness.summary().websocket).toEqual({ state: 'disabled', reconnects_total: 0, last_connected_at: null });
     expect(server.connections).toBe(0);
@@ -313,8 +313,9 @@ describe('reconnect backoff', () => {
   async function attemptAfter(clock: ManualClock, errorsBefore: () => Promise<number>, delayMs: number): Promise<void> {
     const errors = await errorsBefore();
     const before = attempts;
+    const timers = clock.pendingTimers();
     clock.advance(delayMs - 1);
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(clock.pendingTimers()).toBe(timers); // the reconnect timer has not fired: no attempt can start
     expect(attempts).toBe(before);
     clock.advance(1);
     await waitFor(async () => attempts === before + 1 && (await errorsBefore()) === errors + 1, `an attempt after ${delayMs} ms`);

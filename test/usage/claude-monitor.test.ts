@@ -92,10 +92,9 @@ describe('claude-monitor source (stand-in executables)', () => {
   });
 
   it('kills a hung run (and its children) at the timeout', async () => {
-    const { source } = standIn({ hangSeconds: 30 }, { timeout_s: 0.5 });
-    const started = Date.now();
+    // The stand-in hangs past the test's own timeout: only a kill lets the poll settle.
+    const { source } = standIn({ hangSeconds: 60 }, { timeout_s: 0.5 });
     await expect(source.poll()).rejects.toThrow(/did not finish within 500 ms/);
-    expect(Date.now() - started).toBeLessThan(5000);
   });
 
   it('kills a run that prints more than max_output_bytes', async () => {

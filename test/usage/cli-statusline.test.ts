@@ -16,9 +16,8 @@ async function runStatusline(stdin: NodeJS.ReadableStream, args: string[]) {
   const out: string[] = [];
   const err: string[] = [];
   const io: CliIO = { stdout: (t) => out.push(t), stderr: (t) => err.push(t), env: {}, cwd: process.cwd(), stdin };
-  const started = Date.now();
   const code = await main(['statusline', ...args], io);
-  return { code, stdout: out.join(''), stderr: err.join(''), ms: Date.now() - started };
+  return { code, stdout: out.join(''), stderr: err.join('') };
 }
 
 describe('claude-bridge statusline', () => {
@@ -75,7 +74,7 @@ describe('claude-bridge statusline', () => {
     api = await startBridge({ config: testConfig({ usage: { source: 'none' } }), components: [createUsageComponent()] });
     await api.post('/alerts/rate_limit');
     const result = await runStatusline(Readable.from(['not json at all']), ['--url', api.url]);
-    expect(result).toEqual({ code: 0, stdout: 'backoff\n', stderr: '', ms: expect.any(Number) });
+    expect(result).toEqual({ code: 0, stdout: 'backoff\n', stderr: '' });
   });
 
   it('with the bridge down prints what the input says and exits 0 without an error', async () => {
@@ -88,13 +87,18 @@ describe('claude-bridge statusline', () => {
 
   it('gives up on a bridge that never answers after --timeout-ms', async () => {
     const sockets: import('node:net').Socket[] = [];
-    const silent: Server = createServer((socket) => sockets.push(socket)); // accepts, never answers
+    let clientHungUp!: () => void;
+    const hungUp = new Promise<void>((resolve) => (clientHungUp = resolve));
+    const silent: Server = createServer((socket) => {
+      sockets.push(socket);
+      socket.on('close', clientHungUp);
+    }); // accepts, never answers: only the client's own timeout ends the call
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
     const { port } = silent.address() as import('node:net').AddressInfo;
     try {
       const result = await runStatusline(Readable.from([fixture]), ['--url', `http://127.0.0.1:${port}`, '--timeout-ms', '200']);
       expect(result).toMatchObject({ code: 0, stdout: '5h 24% | $0.01 session | bridge offline\n', stderr: '' });
-      expect(result.ms).toBeLessThan(1500);
+      await hungUp; // the client aborted its request: the server never closed it
     } finally {
       for (const socket of sockets) socket.destroy();
       silent.close();
@@ -103,10 +107,9 @@ describe('claude-bridge statusline', () => {
 
   it('does not wait for a stdin that never closes', async () => {
     const port = await freePort();
-    const stdin = new PassThrough();
+    const stdin = new PassThrough(); // written to, never ended: only the read deadline ends the call
     stdin.write(fixture);
     const result = await runStatusline(stdin, ['--url', `http://127.0.0.1:${port}`]);
     expect(result).toMatchObject({ code: 0, stdout: '5h 24% | $0.01 session | bridge offline\n', stderr: '' });
-    expect(result.ms).toBeLessThan(3000);
   });
 });
