@@ -17,7 +17,8 @@ import { RecoveryController } from './recovery/controller.js';
 import { registerRecoveryMetrics } from './recovery/metrics.js';
 import { FileStateStore, type StateStore } from './recovery/store.js';
 import { systemClock, type Clock } from './util/clock.js';
-import { errorMessage, type Logger } from './util/logger.js';
+import { type Logger } from './util/logger.js';
+import { errorMessage } from './util/errors.js';
 
 /** Everything a component may use; data flows from components into the controller, never back. */
 export interface BridgeContext {

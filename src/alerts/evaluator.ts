@@ -1,7 +1,8 @@
 import type { BridgeConfig } from '../config/schema.js';
 import type { RecoveryController } from '../recovery/controller.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
-import { errorMessage, type Logger } from '../util/logger.js';
+import { type Logger } from '../util/logger.js';
+import { errorMessage } from '../util/errors.js';
 import { ALERT_DEFINITIONS } from './definitions.js';
 import type { AlertDefinition, SignalProvider } from './types.js';
 

@@ -1,4 +1,5 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { errorMessage } from '../util/errors.js';
 
 export interface CliIO {
   stdout: (text: string) => void;
@@ -32,7 +33,7 @@ export function parseCommandArgs(command: Command, argv: string[]) {
     return parseArgs({ args: argv, options: { ...command.options, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: false })
       .values as Record<string, string | boolean | undefined>;
   } catch (error) {
-    throw new UsageError((error as Error).message);
+    throw new UsageError(errorMessage(error));
   }
 }
 

@@ -2,6 +2,8 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, statSync
 import { homedir } from 'node:os';
 import path from 'node:path';
 import { UsageError, type CliIO, type Command } from './command.js';
+import { errorMessage } from '../util/errors.js';
+import { isJsonObject } from '../util/json.js';
 
 /** Claude Code hook events that accept HTTP hooks (SessionStart does not). */
 export const HTTP_HOOK_EVENTS = [
@@ -140,7 +142,7 @@ function installEvent(hooks: Json, event: string, base: string): string | null {
 type Group = Json & { hooks: unknown[] };
 
 function isGroup(value: unknown): value is Group {
-  return isObject(value) && Array.isArray(value.hooks);
+  return isJsonObject(value) && Array.isArray(value.hooks);
 }
 
 /** The bridge's entries are the HTTP hooks whose URL starts with `<base>/hooks/`. */
@@ -149,7 +151,7 @@ function ownEntries(groups: unknown[], base: string): { group: Group; hook: unkn
   for (const group of groups) {
     if (!isGroup(group)) continue;
     for (const hook of group.hooks) {
-      if (isObject(hook) && hook.type === 'http' && typeof hook.url === 'string' && hook.url.startsWith(`${base}/hooks/`)) {
+      if (isJsonObject(hook) && hook.type === 'http' && typeof hook.url === 'string' && hook.url.startsWith(`${base}/hooks/`)) {
         found.push({ group, hook });
       }
     }
@@ -182,7 +184,7 @@ function installStatusLine(settings: Json, base: string, force: boolean, changes
 }
 
 function isOwnStatusLine(value: unknown): boolean {
-  return isObject(value) && typeof value.command === 'string' && (value.command === STATUSLINE_COMMAND || value.command.startsWith(`${STATUSLINE_COMMAND} `));
+  return isJsonObject(value) && typeof value.command === 'string' && (value.command === STATUSLINE_COMMAND || value.command.startsWith(`${STATUSLINE_COMMAND} `));
 }
 
 function hooksSection(settings: Json, create: boolean): Json | null {
@@ -190,7 +192,7 @@ function hooksSection(settings: Json, create: boolean): Json | null {
     if (!create) return null;
     settings.hooks = {};
   }
-  if (!isObject(settings.hooks)) throw new SettingsError('"hooks" is not an object; fix it by hand first (nothing was changed)');
+  if (!isJsonObject(settings.hooks)) throw new SettingsError('"hooks" is not an object; fix it by hand first (nothing was changed)');
   return settings.hooks;
 }
 
@@ -233,9 +235,9 @@ function parseSettings(text: string, file: string): Json {
   try {
     value = text.trim() === '' ? {} : JSON.parse(text);
   } catch (error) {
-    throw new SettingsError(`${file} is not valid JSON (${(error as Error).message}); nothing was changed`);
+    throw new SettingsError(`${file} is not valid JSON (${errorMessage(error)}); nothing was changed`);
   }
-  if (!isObject(value)) throw new SettingsError(`${file} does not hold a JSON object; nothing was changed`);
+  if (!isJsonObject(value)) throw new SettingsError(`${file} does not hold a JSON object; nothing was changed`);
   return value;
 }
 
@@ -260,8 +262,4 @@ function settingsPath(raw: string | boolean | undefined, io: CliIO): string {
   if (typeof raw === 'string') return path.resolve(io.cwd, raw);
   const configDir = io.env.CLAUDE_CONFIG_DIR || path.join(io.env.HOME || homedir(), '.claude');
   return path.join(configDir, 'settings.json');
-}
-
-function isObject(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

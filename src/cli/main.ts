@@ -3,6 +3,7 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { BRIDGE_VERSION } from '../version.js';
 import { parseCommandArgs, processIO, UsageError, type CliIO, type Command } from './command.js';
+import { errorMessage } from '../util/errors.js';
 
 interface CommandEntry {
   name: string;
@@ -75,7 +76,7 @@ export async function main(argv: string[], io: CliIO = processIO()): Promise<num
       io.stderr(`claude-bridge ${command.name}: ${error.message}\n\n${command.usage}\n`);
       return 2;
     }
-    io.stderr(`claude-bridge ${command.name}: ${(error as Error).message}\n`);
+    io.stderr(`claude-bridge ${command.name}: ${errorMessage(error)}\n`);
     return 1;
   }
 }

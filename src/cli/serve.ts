@@ -1,7 +1,8 @@
 import { ConfigError, loadConfig } from '../config/index.js';
 import { Bridge } from '../bridge.js';
 import { defaultComponents } from '../components.js';
-import { createLogger, errorMessage } from '../util/logger.js';
+import { createLogger } from '../util/logger.js';
+import { errorMessage } from '../util/errors.js';
 import { intOption, type Command } from './command.js';
 
 export const serveCommand: Command = {

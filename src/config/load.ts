@@ -4,6 +4,7 @@ import path from 'node:path';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { configSchema, type BridgeConfig } from './schema.js';
+import { isJsonObject } from '../util/json.js';
 
 export const DEFAULT_CONFIG_FILE = 'config.yaml';
 
@@ -121,8 +122,8 @@ function applyOverrides(raw: unknown, overrides: ConfigOverrides, env: NodeJS.Pr
   const config = structuredClone(raw) as Record<string, unknown>;
   const set = (section: string, key: string, value: unknown) => {
     const current = config[section];
-    const target = current && typeof current === 'object' && !Array.isArray(current) ? current : {};
-    config[section] = { ...(target as object), [key]: value };
+    const target = isJsonObject(current) ? current : {};
+    config[section] = { ...target, [key]: value };
   };
   const envPort = env[ENV.port];
   if (envPort !== undefined) set('server', 'port', parseEnvNumber(ENV.port, envPort, source));

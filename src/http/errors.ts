@@ -1,16 +1,7 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
+import { HttpError } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
 
-/** An error whose message is safe to show to the client. */
-export class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-    readonly details?: Record<string, unknown>,
-  ) {
-    super(message);
-  }
-}
 
 export const notFound: RequestHandler = (req, res) => {
   res.status(404).json({ error: `no such endpoint: ${req.method} ${req.path}`, hint: 'GET / lists the endpoints' });

@@ -3,8 +3,9 @@ import { ACTION_LABELS, ALERT_DEFINITIONS, definitionByAlertname } from '../aler
 import { isAlertType, type AlertType } from '../alerts/types.js';
 import type { BridgeConfig } from '../config/schema.js';
 import type { RecoveryController } from '../recovery/controller.js';
-import { errorMessage, type Logger } from '../util/logger.js';
-import { HttpError } from './errors.js';
+import { type Logger } from '../util/logger.js';
+import { errorMessage } from '../util/errors.js';
+import { HttpError } from '../util/errors.js';
 import type { RouteModule } from './types.js';
 
 export const ALERTMANAGER_WEBHOOK_PATH = '/alertmanager/webhook';

@@ -4,8 +4,8 @@ import type { RecoverySnapshot } from '../recovery/types.js';
 import type { HealthService } from '../health.js';
 import type { HooksData, SummaryProvider, UsageData } from '../metrics/summary.js';
 import type { RouteModule } from './types.js';
+import { iso } from '../util/time.js';
 
-const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 export function describeActiveAlerts(snapshot: RecoverySnapshot) {
   return snapshot.activeAlerts.map((a) => ({

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { ALERT_TYPES, isAlertType } from '../alerts/types.js';
 import type { RecoveryController } from '../recovery/controller.js';
 import { describeRecovery } from './routes-core.js';
-import { HttpError } from './errors.js';
+import { HttpError } from '../util/errors.js';
 import type { RouteModule } from './types.js';
 
 const triggerBody = z

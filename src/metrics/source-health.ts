@@ -1,6 +1,7 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { METRIC_PREFIX, sharedMetric } from './registry.js';
 import type { Clock } from '../util/clock.js';
+import { iso } from '../util/time.js';
 
 /** What every input reports about itself, for /health and for Prometheus. */
 export interface SourceStatus {
@@ -57,7 +58,7 @@ export class SourceHealth implements HealthReporter {
           registers: [registry],
         }),
     );
-    const errorsGauge = sharedMetric(
+    const errorsCounter = sharedMetric(
       registry,
       `${METRIC_PREFIX}source_errors_total`,
       () =>
@@ -68,23 +69,23 @@ export class SourceHealth implements HealthReporter {
           registers: [registry],
         }),
     );
-    this.gauges = { upGauge, successGauge, errorsGauge };
+    this.metrics = { upGauge, successGauge, errorsCounter };
     if (enabled) {
       upGauge.set({ source: name }, 0);
       successGauge.set({ source: name }, 0);
-      errorsGauge.inc({ source: name }, 0);
+      errorsCounter.inc({ source: name }, 0);
     }
   }
 
-  private readonly gauges: { upGauge: Gauge; successGauge: Gauge; errorsGauge: Counter };
+  private readonly metrics: { upGauge: Gauge; successGauge: Gauge; errorsCounter: Counter };
   private errorCount = 0;
 
   success(details?: Record<string, unknown>): void {
     this.up = true;
     this.lastSuccess = this.clock.now();
     if (details) this.details = { ...this.details, ...details };
-    this.gauges.upGauge.set({ source: this.name }, 1);
-    this.gauges.successGauge.set({ source: this.name }, this.lastSuccess / 1000);
+    this.metrics.upGauge.set({ source: this.name }, 1);
+    this.metrics.successGauge.set({ source: this.name }, this.lastSuccess / 1000);
   }
 
   failure(error: string, details?: Record<string, unknown>): void {
@@ -93,15 +94,15 @@ export class SourceHealth implements HealthReporter {
     this.lastErrorAt = this.clock.now();
     this.errorCount += 1;
     if (details) this.details = { ...this.details, ...details };
-    this.gauges.upGauge.set({ source: this.name }, 0);
-    this.gauges.errorsGauge.inc({ source: this.name });
+    this.metrics.upGauge.set({ source: this.name }, 0);
+    this.metrics.errorsCounter.inc({ source: this.name });
   }
 
   /** Marks the source down without counting an error (e.g. a socket that is reconnecting). */
   down(details?: Record<string, unknown>): void {
     this.up = false;
     if (details) this.details = { ...this.details, ...details };
-    this.gauges.upGauge.set({ source: this.name }, 0);
+    this.metrics.upGauge.set({ source: this.name }, 0);
   }
 
   setDetails(details: Record<string, unknown>): void {
@@ -109,7 +110,6 @@ export class SourceHealth implements HealthReporter {
   }
 
   status(): SourceStatus {
-    const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
     return {
       enabled: this.enabled,
       up: this.enabled && this.up,

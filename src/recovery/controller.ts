@@ -2,7 +2,8 @@ import type { BridgeConfig, RecoveryAction } from '../config/schema.js';
 import { actionFor } from '../alerts/definitions.js';
 import type { AlertType } from '../alerts/types.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
-import { errorMessage, type Logger } from '../util/logger.js';
+import { type Logger } from '../util/logger.js';
+import { errorMessage } from '../util/errors.js';
 import { backoffDelayMs, nextDayAt } from './backoff.js';
 import type { PersistedState, StateStore } from './store.js';
 import type {
@@ -29,8 +30,6 @@ export interface RecoveryControllerOptions {
 export interface RecoveryEvents {
   onTransition?: (transition: Transition) => void;
   onFired?: (firing: AlertFiring, action: RecoveryAction) => void;
-  onResolved?: (type: AlertType) => void;
-  onPersistError?: (error: string | null) => void;
 }
 
 interface BackoffState {
@@ -133,11 +132,9 @@ export class RecoveryController {
 
   /** Manual return to normal: every alert cleared, pause lifted, backoff forgotten. */
   resume(reason = 'manual resume'): ChangeResult {
-    const types = [...this.alerts.keys()];
     this.alerts.clear();
     this.pausedUntil = null;
     this.backoff = { attempt: 0, delayMs: 0, until: null, resolvedAt: null };
-    for (const type of types) for (const l of this.listeners) l.onResolved?.(type);
     this.settle(reason);
     return { changed: true, snapshot: this.snapshot() };
   }
@@ -200,7 +197,6 @@ export class RecoveryController {
       this.pausedUntil = null;
     }
     this.options.logger.info('alert resolved', { alert: type });
-    for (const l of this.listeners) l.onResolved?.(type);
   }
 
   private hasAction(action: RecoveryAction): boolean {
@@ -291,7 +287,6 @@ export class RecoveryController {
       }
       this.persistError = errorMessage(error);
     }
-    for (const l of this.listeners) l.onPersistError?.(this.persistError);
   }
 
   private toPersisted(): PersistedState {

@@ -57,7 +57,3 @@ function serialize(fields?: LogFields): LogFields | undefined {
 }
 
 export const silentLogger: Logger = createLogger({ level: 'silent' });
-
-export function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}

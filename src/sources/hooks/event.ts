@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isJsonObject } from '../../util/json.js';
 
 /**
  * A stored event of the hooks observability server (samples: test/fixtures/hooks-server). Parsed tolerantly: unknown
@@ -105,6 +106,3 @@ export function missingRequiredFields(body: Record<string, unknown>): boolean {
   return REQUIRED_EVENT_FIELDS.some((field) => !body[field]);
 }
 
-export function isJsonObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}

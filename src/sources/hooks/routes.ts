@@ -1,6 +1,6 @@
 import type { Request, RequestHandler, Response } from 'express';
 import type { BridgeConfig } from '../../config/schema.js';
-import { HttpError } from '../../http/errors.js';
+import { HttpError } from '../../util/errors.js';
 import type { RouteModule } from '../../http/types.js';
 import type { RecoveryController } from '../../recovery/controller.js';
 import { decide, renderHookOutput, type DecisionPolicy, type HookDecision, type HookInput } from '../../recovery/decide.js';
@@ -10,12 +10,12 @@ import type { DecisionLabel, HookActivity } from './activity.js';
 import {
   CLAUDE_CODE_SOURCE_APP,
   hookInputToActivityEvent,
-  isJsonObject,
   missingRequiredFields,
   parseHookEvent,
   toActivityEvent,
 } from './event.js';
 import type { HookEventSink } from './sink.js';
+import { isJsonObject } from '../../util/json.js';
 
 export interface HookRoutesDeps {
   config: BridgeConfig;

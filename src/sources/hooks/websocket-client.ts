@@ -5,11 +5,14 @@ import { METRIC_PREFIX } from '../../metrics/registry.js';
 import { SourceHealth, type HealthReporter } from '../../metrics/source-health.js';
 import type { WebSocketState } from '../../metrics/summary.js';
 import type { Clock, TimerHandle } from '../../util/clock.js';
-import { errorMessage, type Logger } from '../../util/logger.js';
+import { type Logger } from '../../util/logger.js';
+import { errorMessage } from '../../util/errors.js';
 import type { HookActivity } from './activity.js';
 import { EventIdDedupe } from './dedupe.js';
-import { isJsonObject, parseHookEvent, toActivityEvent, type ActivityEvent } from './event.js';
+import { parseHookEvent, toActivityEvent, type ActivityEvent } from './event.js';
 import type { HookEventSink } from './sink.js';
+import { isJsonObject } from '../../util/json.js';
+import { iso } from '../../util/time.js';
 
 export const HOOKS_SERVER_SOURCE = 'hooks_server';
 const CONNECT_TIMEOUT_MS = 10_000;
@@ -423,4 +426,3 @@ function abortReason(abort: AbortController, error: unknown): string {
   return abort.signal.aborted && abort.signal.reason instanceof Error ? abort.signal.reason.message : errorMessage(error);
 }
 
-const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());

@@ -1,11 +1,12 @@
 import type { Counter } from 'prom-client';
-import { HttpError } from '../../http/errors.js';
+import { HttpError } from '../../util/errors.js';
 import type { RouteModule } from '../../http/types.js';
 import type { RecoveryController } from '../../recovery/controller.js';
 import type { Clock } from '../../util/clock.js';
 import type { UsageState } from '../usage/state.js';
 import { statuslineInputSchema } from './input.js';
 import { statuslineView } from './view.js';
+import { isJsonObject } from '../../util/json.js';
 
 export interface StatuslineRouteDeps {
   state: UsageState;
@@ -30,7 +31,7 @@ export function statuslineRoutes(deps: StatuslineRouteDeps): RouteModule {
     mount(router, context) {
       router.post('/statusline', context.guard, context.json, (req, res) => {
         const body: unknown = req.body;
-        const parsed = body !== null && typeof body === 'object' && !Array.isArray(body) ? statuslineInputSchema.safeParse(body) : null;
+        const parsed = isJsonObject(body) ? statuslineInputSchema.safeParse(body) : null;
         if (!parsed?.success) throw new HttpError(400, "expected a JSON object: Claude Code's status line input");
         deps.state.official.record(parsed.data, deps.clock.now());
         deps.updates.inc();

@@ -8,7 +8,7 @@ import { projectDirs, writeBlockTranscript } from './block-transcript.js';
 import { CcusageFormatError, parseCcusageBlocks, parseCcusageDaily, type CcusageBlock, type CcusageDay } from './ccusage-json.js';
 import { modelFamily } from './model-family.js';
 import { lastLine, runSubprocess, SubprocessError } from './subprocess.js';
-import { errorMessage } from '../../util/logger.js';
+import { errorMessage } from '../../util/errors.js';
 import {
   inputOutputTokens,
   UsageSourceError,

@@ -1,3 +1,4 @@
+import { isJsonObject } from '../../util/json.js';
 /**
  * Tolerant field readers for the JSON of CLIs whose key names change between major versions
  * (`costUSD` / `totalCost`, `cacheCreationTokens` / `cacheCreationInputTokens`, …): each reader
@@ -6,7 +7,7 @@
 export type JsonRecord = Record<string, unknown>;
 
 export function asRecord(value: unknown): JsonRecord | null {
-  return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as JsonRecord) : null;
+  return isJsonObject(value) ? value : null;
 }
 
 export function asRecords(value: unknown): JsonRecord[] {

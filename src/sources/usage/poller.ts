@@ -1,6 +1,7 @@
 import type { BridgeConfig } from '../../config/schema.js';
 import type { Clock, TimerHandle } from '../../util/clock.js';
-import { errorMessage, type Logger } from '../../util/logger.js';
+import { type Logger } from '../../util/logger.js';
+import { errorMessage } from '../../util/errors.js';
 import type { CcusageDailyCost, CcusageSource, DailyCost } from './ccusage.js';
 import type { ClaudeMonitorProbe, ClaudeMonitorSource } from './claude-monitor.js';
 import { UPGRADE_HINT } from './claude-monitor.js';

@@ -1,4 +1,5 @@
 import { execa } from 'execa';
+import { errorMessage } from '../../util/errors.js';
 
 export interface RunOptions {
   timeoutMs: number;
@@ -51,7 +52,7 @@ export async function runSubprocess(file: string, args: string[], options: RunOp
       stripFinalNewline: false,
     });
   } catch (error) {
-    throw new SubprocessError('spawn_failed', `cannot start ${file}: ${(error as Error).message}`);
+    throw new SubprocessError('spawn_failed', `cannot start ${file}: ${errorMessage(error)}`);
   }
   const stop = (reason: SubprocessFailure) => {
     stopReason ??= reason;

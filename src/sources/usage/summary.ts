@@ -1,8 +1,8 @@
 import type { RateLimitWindow, UsageData } from '../../metrics/summary.js';
 import type { UsageFigures } from './figures.js';
 import type { RateLimitWindowName } from './types.js';
+import { iso } from '../../util/time.js';
 
-const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 /** The `/metrics` usage_data section: the same figures as the Prometheus gauges. */
 export function usageData(figures: UsageFigures, statuslineUpdatedAt: number | null): UsageData {

@@ -70,10 +70,6 @@ export class UsageSourceError extends Error {
   }
 }
 
-export function emptyTokenCounts(): TokenCounts {
-  return { input: 0, output: 0, cache_creation: 0, cache_read: 0 };
-}
-
 export function inputOutputTokens(tokens: TokenCounts): number {
   return tokens.input + tokens.output;
 }
