@@ -2,47 +2,22 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import { EmbeddedEvaluator } from './alerts/evaluator.js';
-import { noSignals, type SignalProvider } from './alerts/types.js';
+import { RateLimitHits } from './alerts/rate-limit-hits.js';
+import { mergeSignals, type BridgeComponent, type ComponentContext, type ComponentFactory, type RouteModule } from './component.js';
 import { expandHome, type BridgeConfig } from './config/index.js';
 import { HealthService } from './health.js';
 import { createHttpApp } from './http/app.js';
 import { alertmanagerRoutes } from './http/routes-alertmanager.js';
+import { hookDecisionRoutes } from './http/routes-hooks.js';
 import { recoveryRoutes } from './http/routes-recovery.js';
 import { statusRoutes } from './http/routes-core.js';
-import type { RouteModule } from './http/types.js';
 import { createRegistry } from './metrics/registry.js';
-import type { HealthReporter } from './metrics/source-health.js';
-import type { HooksData, SummaryProvider, UsageData, WebSocketState } from './metrics/summary.js';
 import { RecoveryController } from './recovery/controller.js';
 import { registerRecoveryMetrics } from './recovery/metrics.js';
 import { FileStateStore, type StateStore } from './recovery/store.js';
 import { systemClock, type Clock } from './util/clock.js';
-import { type Logger } from './util/logger.js';
 import { errorMessage } from './util/errors.js';
-
-/** Everything a component may use; data flows from components into the controller, never back. */
-export interface BridgeContext {
-  config: BridgeConfig;
-  registry: Registry;
-  clock: Clock;
-  logger: Logger;
-  controller: RecoveryController;
-}
-
-/** A source or feature plugged into the bridge: its routes, its health, its lifecycle. */
-export interface BridgeComponent {
-  readonly name: string;
-  routes?: RouteModule;
-  health?: HealthReporter[];
-  hooksSummary?: SummaryProvider<HooksData>;
-  usageSummary?: SummaryProvider<UsageData>;
-  signals?: SignalProvider;
-  websocketState?: () => WebSocketState;
-  start?(): void | Promise<void>;
-  stop?(): void | Promise<void>;
-}
-
-export type ComponentFactory = (context: BridgeContext) => BridgeComponent;
+import type { Logger } from './util/logger.js';
 
 export interface BridgeOptions {
   config: BridgeConfig;
@@ -53,16 +28,21 @@ export interface BridgeOptions {
   components?: ComponentFactory[];
 }
 
+/**
+ * Wires the layers together: components (the sources) report facts and signals; the alerts
+ * (embedded evaluator, rate-limit hits) drive the recovery controller; src/http serves its state
+ * and the hook decisions. Nothing flows back from recovery into a component.
+ */
 export class Bridge {
   readonly registry: Registry;
   readonly controller: RecoveryController;
   readonly evaluator: EmbeddedEvaluator;
   readonly health: HealthService;
   readonly components: BridgeComponent[];
+  private readonly decisions: RouteModule;
   private server: Server | null = null;
   private readonly clock: Clock;
   private readonly logger: Logger;
-  private signals: SignalProvider = noSignals;
 
   constructor(private readonly options: BridgeOptions) {
     const { config, logger } = options;
@@ -75,44 +55,51 @@ export class Bridge {
       clock: this.clock,
       store,
       logger: logger.child({ component: 'recovery' }),
-      windowResetsAt: () => this.signals.signals().windowResetsAt,
+      windowResetsAt: () => this.signals().windowResetsAt,
     });
     registerRecoveryMetrics(this.registry, this.controller);
-    const context: BridgeContext = { config, registry: this.registry, clock: this.clock, logger, controller: this.controller };
+    const context: ComponentContext = {
+      config,
+      registry: this.registry,
+      clock: this.clock,
+      logger,
+      report: new RateLimitHits(this.controller, this.clock, config, logger.child({ component: 'alerts' })),
+      recoveryState: () => this.controller.snapshot().state,
+    };
     this.components = (options.components ?? []).map((factory) => factory(context));
     this.health = new HealthService(this.controller, this.clock.now(), () => this.clock.now());
-    for (const component of this.components) {
-      for (const reporter of component.health ?? []) this.health.add(reporter);
-      if (component.websocketState) this.health.setWebSocketState(component.websocketState);
-      if (component.signals) this.signals = component.signals;
-    }
+    for (const component of this.components) for (const reporter of component.health ?? []) this.health.add(reporter);
+    this.decisions = hookDecisionRoutes({ config, clock: this.clock, logger: logger.child({ component: 'hooks' }), registry: this.registry, controller: this.controller });
     this.evaluator = new EmbeddedEvaluator(
       config,
-      { signals: () => this.signals.signals() },
+      { signals: () => this.signals() },
       this.controller,
       this.clock,
       logger.child({ component: 'evaluator' }),
     );
   }
 
+  /** Every component's usage signals, merged. */
+  signals() {
+    return mergeSignals(this.components.flatMap((c) => (c.signals ? [c.signals()] : [])));
+  }
+
   createApp() {
-    const pick = <T>(key: 'hooksSummary' | 'usageSummary'): SummaryProvider<T> => {
-      const provider = this.components.find((c) => c[key])?.[key] as SummaryProvider<T> | undefined;
-      return provider ?? { summary: () => null };
-    };
+    const { config } = this.options;
     const modules: RouteModule[] = [
       statusRoutes({
         health: this.health,
         controller: this.controller,
         registry: this.registry,
-        hooks: pick<HooksData>('hooksSummary'),
-        usage: pick<UsageData>('usageSummary'),
+        sections: this.components.flatMap((c) => (c.section ? [c.section] : [])),
       }),
       recoveryRoutes(this.controller),
-      alertmanagerRoutes(this.controller, this.options.config),
+      alertmanagerRoutes(this.controller, config),
       ...this.components.flatMap((c) => (c.routes ? [c.routes] : [])),
+      // After the components: the hooks source records a hook's input before it is answered.
+      this.decisions,
     ];
-    return createHttpApp(this.options.config, this.logger.child({ component: 'http' }), modules);
+    return createHttpApp(config, this.logger.child({ component: 'http' }), modules);
   }
 
   /** Restores state, starts components and the evaluator, then listens. Returns the bound address. */

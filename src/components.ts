@@ -1,9 +1,8 @@
-import type { ComponentFactory } from './bridge.js';
-import type { BridgeConfig } from './config/schema.js';
+import type { ComponentFactory } from './component.js';
 import { hooksComponent } from './sources/hooks/index.js';
 import { usageComponent } from './sources/usage/index.js';
 
-/** The sources a standalone `serve` runs with, per the config. */
-export function defaultComponents(_config: BridgeConfig): ComponentFactory[] {
+/** The sources a standalone `serve` runs with (each reads its own part of the config). */
+export function defaultComponents(): ComponentFactory[] {
   return [hooksComponent, usageComponent];
 }

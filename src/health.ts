@@ -1,5 +1,4 @@
 import type { HealthReporter, SourceStatus } from './metrics/source-health.js';
-import type { WebSocketState } from './metrics/summary.js';
 import type { RecoveryController } from './recovery/controller.js';
 import { BRIDGE_VERSION } from './version.js';
 
@@ -9,7 +8,8 @@ export interface HealthReport {
   status: HealthStatus;
   version: string;
   uptime_seconds: number;
-  websocket: WebSocketState;
+  /** The hooks server connection (its `hooks_server` source's state), kept at the top for old clients. */
+  websocket: string;
   recovery_state: string;
   alerts_count: number;
   problems: string[];
@@ -22,7 +22,6 @@ export interface HealthReport {
  */
 export class HealthService {
   private readonly reporters: HealthReporter[] = [];
-  private websocketState: () => WebSocketState = () => 'disabled';
 
   constructor(
     private readonly controller: RecoveryController,
@@ -32,10 +31,6 @@ export class HealthService {
 
   add(reporter: HealthReporter): void {
     this.reporters.push(reporter);
-  }
-
-  setWebSocketState(provider: () => WebSocketState): void {
-    this.websocketState = provider;
   }
 
   report(): HealthReport {
@@ -54,7 +49,7 @@ export class HealthService {
       status,
       version: BRIDGE_VERSION,
       uptime_seconds: Math.round((this.now() - this.startedAt) / 1000),
-      websocket: this.websocketState(),
+      websocket: typeof sources.hooks_server?.details.state === 'string' ? sources.hooks_server.details.state : 'disabled',
       recovery_state: snapshot.state,
       alerts_count: snapshot.activeAlerts.length,
       problems,

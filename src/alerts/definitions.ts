@@ -1,13 +1,7 @@
+import { ALERT_INPUT_METRICS } from '../component.js';
 import type { BridgeConfig, RecoveryAction } from '../config/schema.js';
 import type { AlertDefinition, AlertType } from './types.js';
 
-/** Metric names the alert inputs come from; the usage exporter registers exactly these. */
-export const ALERT_INPUT_METRICS = {
-  tokensUsedRatio: 'claude_bridge_usage_tokens_used_ratio',
-  rateLimitUsedRatio: 'claude_bridge_rate_limit_used_ratio',
-  costUsd: 'claude_bridge_usage_cost_usd',
-  sessionSeconds: 'claude_bridge_usage_session_duration_seconds',
-} as const;
 
 export const ALERT_DEFINITIONS: readonly AlertDefinition[] = [
   {

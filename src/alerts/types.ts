@@ -1,3 +1,4 @@
+import type { UsageSignals } from '../component.js';
 import type { AlertsConfig, BridgeConfig, RecoveryAction } from '../config/schema.js';
 
 /** Alert types the recovery controller knows. */
@@ -8,29 +9,9 @@ export function isAlertType(value: string): value is AlertType {
   return (ALERT_TYPES as readonly string[]).includes(value);
 }
 
-/**
- * The live figures the embedded evaluator compares with thresholds. Each is undefined while no
- * source knows it; an undefined figure never fires (and resolves a firing alert, as an absent
- * series does in Prometheus).
- */
-export interface UsageSignals {
-  /** Tokens used in the active 5-hour block / its token limit, 0–1. */
-  tokensUsedRatio?: number;
-  /** Highest rate-limit use across windows, 0–1 (official status line figure when fresh). */
-  rateLimitUsedRatio?: number;
-  /** Cost in USD for the configured scope (block or day). */
-  costUsd?: number;
-  /** Elapsed time of the current session (5-hour block), seconds. */
-  sessionSeconds?: number;
-  /** When the usage window resets, ms since epoch: a pause resumes then. */
-  windowResetsAt?: number;
-}
-
 export interface SignalProvider {
   signals(): UsageSignals;
 }
-
-export const noSignals: SignalProvider = { signals: () => ({}) };
 
 export type Severity = 'info' | 'warning' | 'critical';
 

@@ -43,7 +43,7 @@ Environment: LOG_LEVEL, CLAUDE_BRIDGE_HOOKS_URL, CLAUDE_BRIDGE_AUTH_TOKEN, CLAUD
     const logger = createLogger({ level: config.logging.level, file: config.logging.file, write: io.stdout });
     for (const notice of loaded.notices) logger.info(notice);
     if (loaded.file) logger.info('configuration loaded', { file: loaded.file });
-    const bridge = new Bridge({ config, logger, components: defaultComponents(config) });
+    const bridge = new Bridge({ config, logger, components: defaultComponents() });
     try {
       await bridge.start();
     } catch (error) {

@@ -3,7 +3,7 @@ import type { BridgeConfig } from '../config/schema.js';
 import type { Logger } from '../util/logger.js';
 import { requireToken } from './auth.js';
 import { errorHandler, notFound } from './errors.js';
-import type { RouteModule } from './types.js';
+import type { RouteModule } from '../component.js';
 
 export function createHttpApp(config: BridgeConfig, logger: Logger, modules: RouteModule[]): Express {
   const app = express();

@@ -6,7 +6,7 @@ import type { RecoveryController } from '../recovery/controller.js';
 import { type Logger } from '../util/logger.js';
 import { errorMessage } from '../util/errors.js';
 import { HttpError } from '../util/errors.js';
-import type { RouteModule } from './types.js';
+import type { RouteModule } from '../component.js';
 
 export const ALERTMANAGER_WEBHOOK_PATH = '/alertmanager/webhook';
 

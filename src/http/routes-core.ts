@@ -2,8 +2,8 @@ import type { Registry } from 'prom-client';
 import type { RecoveryController } from '../recovery/controller.js';
 import type { RecoverySnapshot } from '../recovery/types.js';
 import type { HealthService } from '../health.js';
-import type { HooksData, SummaryProvider, UsageData } from '../metrics/summary.js';
-import type { RouteModule } from './types.js';
+import type { MetricsSection } from '../component.js';
+import type { RouteModule } from '../component.js';
 import { iso } from '../util/time.js';
 
 
@@ -38,8 +38,8 @@ export function statusRoutes(deps: {
   health: HealthService;
   controller: RecoveryController;
   registry: Registry;
-  hooks: SummaryProvider<HooksData>;
-  usage: SummaryProvider<UsageData>;
+  /** One keyed section per component that has one (hooks_data, usage_data, …). */
+  sections: MetricsSection[];
 }): RouteModule {
   return {
     endpoints: [
@@ -53,12 +53,12 @@ export function statusRoutes(deps: {
         const report = deps.health.report();
         res.status(report.status === 'unhealthy' ? 503 : 200).json(report);
       });
-      router.get('/metrics', (_req, res) => {
+      router.get('/metrics', async (_req, res) => {
         const snapshot = deps.controller.snapshot();
+        const sections = await Promise.all(deps.sections.map(async (s) => [s.key, await s.read()] as const));
         res.json({
           timestamp: iso(snapshot.now),
-          hooks_data: deps.hooks.summary(),
-          usage_data: deps.usage.summary(),
+          ...Object.fromEntries(sections),
           recovery_state: snapshot.state,
           active_alerts: describeActiveAlerts(snapshot),
         });

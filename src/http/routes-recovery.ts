@@ -3,7 +3,7 @@ import { ALERT_TYPES, isAlertType } from '../alerts/types.js';
 import type { RecoveryController } from '../recovery/controller.js';
 import { describeRecovery } from './routes-core.js';
 import { HttpError } from '../util/errors.js';
-import type { RouteModule } from './types.js';
+import type { RouteModule } from '../component.js';
 
 const triggerBody = z
   .object({

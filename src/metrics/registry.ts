@@ -3,6 +3,9 @@ import { BRIDGE_VERSION } from '../version.js';
 
 export const METRIC_PREFIX = 'claude_bridge_';
 
+/** Registered by the decision routes (src/http), read back by the hooks source for `hooks_data`. */
+export const HOOK_DECISIONS_METRIC = `${METRIC_PREFIX}hook_decisions_total`;
+
 /** The registry the app owns: never prom-client's global one. */
 export function createRegistry(options: { processMetrics?: boolean } = {}): Registry {
   const registry = new Registry();

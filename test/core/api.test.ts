@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { FileStateStore } from '../../src/recovery/store.js';
 import { main } from '../../src/cli/main.js';
+import { defaultComponents } from '../../src/components.js';
 import { startBridge, type RunningBridge } from '../support/bridge.js';
 import { itWithBinaries } from '../support/binaries.js';
 import { testConfig } from '../support/config.js';
@@ -42,11 +43,18 @@ describe('HTTP API contract', () => {
     });
   });
 
-  it('GET /metrics has the unified shape', async () => {
+  it('GET /metrics has the unified shape: the bridge\'s own keys, and one section per component', async () => {
     const { body } = await api.get('/metrics');
-    expect(Object.keys(body).sort()).toEqual(['active_alerts', 'hooks_data', 'recovery_state', 'timestamp', 'usage_data']);
+    expect(Object.keys(body).sort()).toEqual(['active_alerts', 'recovery_state', 'timestamp']); // a bridge without components
     expect(body.recovery_state).toBe('normal');
     expect(Date.parse(body.timestamp)).not.toBeNaN();
+    const served = await startBridge({ config: testConfig({ usage: { source: 'none' }, hooks_server: { enabled: false } }), components: defaultComponents() });
+    try {
+      const full = (await served.get('/metrics')).body;
+      expect(Object.keys(full).sort()).toEqual(['active_alerts', 'hooks_data', 'recovery_state', 'timestamp', 'usage_data']);
+    } finally {
+      await served.stop();
+    }
   });
 
   it('POST /alerts/rate_limit enters backoff at 1 s; repeats double up to 32 s; status shows it', async () => {

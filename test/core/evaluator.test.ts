@@ -1,5 +1,5 @@
 import { EmbeddedEvaluator } from '../../src/alerts/evaluator.js';
-import type { UsageSignals } from '../../src/alerts/types.js';
+import type { UsageSignals } from '../../src/component.js';
 import { RecoveryController } from '../../src/recovery/controller.js';
 import { MemoryStateStore } from '../../src/recovery/store.js';
 import { silentLogger } from '../../src/util/logger.js';

@@ -1,4 +1,5 @@
-import { Registry } from 'prom-client';
+import { Counter, Registry } from 'prom-client';
+import { HOOK_DECISIONS_METRIC } from '../../src/metrics/registry.js';
 import { HookActivity } from '../../src/sources/hooks/activity.js';
 import type { ActivityEvent } from '../../src/sources/hooks/event.js';
 import { parseHookEvent, toActivityEvent } from '../../src/sources/hooks/event.js';
@@ -98,7 +99,7 @@ describe('hook activity metrics', () => {
     clock.advance(600_000);
     expect(await active()).toBe(0);
     record({ type: 'SessionStart', sessionId: 'a' }); // resumed
-    expect(activity.summary().sessions).toEqual({ started_total: 2, ended_total: 1, active: 1 });
+    expect((await activity.summary()).sessions).toEqual({ started_total: 2, ended_total: 1, active: 1 });
   });
 
   it('counts the remaining event kinds by their bounded labels', async () => {
@@ -109,14 +110,15 @@ describe('hook activity metrics', () => {
     record({ type: 'SubagentStart' });
     record({ type: 'SubagentStop' });
     record({ type: 'Notification' });
-    activity.recordDecision('PreToolUse', 'deny');
+    // The decision routes (src/http/routes-hooks.ts) own this counter; the summary reads it back.
+    new Counter({ name: HOOK_DECISIONS_METRIC, help: 'decisions', labelNames: ['event', 'decision'], registers: [registry] }).inc({ event: 'PreToolUse', decision: 'deny' });
     activity.recordDuplicate();
     activity.recordMalformed('http');
     expect(await family(registry, 'claude_bridge_compactions_total')).toEqual({
       [sampleKey('claude_bridge_compactions_total', { trigger: 'auto' })]: 1,
       [sampleKey('claude_bridge_compactions_total', { trigger: 'unknown' })]: 1,
     });
-    expect(activity.summary()).toMatchObject({
+    expect(await activity.summary()).toMatchObject({
       events_total: 6,
       events_by_type: { PreCompact: 2, StopFailure: 1, SubagentStart: 1, SubagentStop: 1, Notification: 1 },
       notifications_by_type: { unknown: 1 },

@@ -1,11 +1,10 @@
 import { createServer, type Server } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { Registry } from 'prom-client';
-import { RecoveryController } from '../../src/recovery/controller.js';
-import { MemoryStateStore } from '../../src/recovery/store.js';
 import { HookActivity } from '../../src/sources/hooks/activity.js';
 import { HookEventSink } from '../../src/sources/hooks/sink.js';
-import { HooksWebSocketClient, storedEventsUrl } from '../../src/sources/hooks/websocket-client.js';
+import { HooksWebSocketClient } from '../../src/sources/hooks/websocket-client.js';
+import { storedEventsUrl } from '../../src/sources/hooks/stream-sync.js';
 import { silentLogger } from '../../src/util/logger.js';
 import { testConfig } from '../support/config.js';
 import { readFixture } from '../support/fixtures.js';
@@ -48,13 +47,13 @@ describe('hooks server WebSocket client', () => {
     await server.close();
   });
 
-  const total = () => harness.summary().events_total;
-  const duplicates = () => harness.summary().duplicates_dropped_total;
-  const connected = () => harness.component.websocketState!() === 'connected';
+  const total = async () => (await harness.summary()).events_total;
+  const duplicates = async () => (await harness.summary()).duplicates_dropped_total;
+  const connected = () => harness.websocketState() === 'connected';
 
   async function reconnect(expectedConnections: number): Promise<void> {
     server.dropConnections();
-    await waitFor(() => harness.component.websocketState!() === 'disconnected', 'disconnect');
+    await waitFor(() => harness.websocketState() === 'disconnected', 'disconnect');
     harness.clock.advance(1000); // the first reconnect delay (jitter keeps 50–100 % of it)
     await waitFor(() => server.connections === expectedConnections && connected(), 'reconnect');
   }
@@ -65,13 +64,13 @@ describe('hooks server WebSocket client', () => {
     await harness.component.start!();
     await waitFor(connected, 'connection');
     for (const line of FRAME_LINES.slice(1)) await server.send(line);
-    await waitFor(() => total() === 18 && duplicates() === 1, 'the 19 live frames');
+    await waitFor(async () => (await total()) === 18 && (await duplicates()) === 1, 'the 19 live frames');
 
     // The server restarts with the same database: the next connect replays it, ordered by timestamp.
     server.initialFrame = RECONNECT_INITIAL;
     server.stored = (JSON.parse(RECONNECT_INITIAL) as { data: StoredEvent[] }).data;
     await reconnect(2);
-    await waitFor(() => duplicates() === 19, 'the replay to be dropped');
+    await waitFor(async () => (await duplicates()) === 19, 'the replay to be dropped');
     expect(server.recentRequests).toEqual(['?limit=-1']);
 
     const m = await samples(harness.registry);
@@ -134,7 +133,7 @@ describe('hooks server WebSocket client', () => {
     expect(m.get(sampleKey('claude_bridge_source_up', { source: 'hooks_server' }))).toBe(1);
     expect(m.get(sampleKey('claude_bridge_source_errors_total', { source: 'hooks_server' }))).toBe(1);
 
-    expect(harness.summary()).toMatchObject({
+    expect(await harness.summary()).toMatchObject({
       events_total: 18,
       events_by_source_app: { [SOURCE]: 14, 'demo-agent': 1, test: 3 },
       duplicates_dropped_total: 19,
@@ -168,7 +167,7 @@ describe('hooks server WebSocket client', () => {
       server.stored.push(e);
       await server.sendEvent(e);
     }
-    await waitFor(() => total() === 2, 'two live events after the baseline');
+    await waitFor(async () => (await total()) === 2, 'two live events after the baseline');
     expect(server.recentRequests).toEqual([]); // the first connect needs no gap fill
 
     // While the bridge is away 310 events arrive; id 12 carries an old client timestamp, so
@@ -190,23 +189,23 @@ describe('hooks server WebSocket client', () => {
     await server.sendEvent(live);
     await server.sendEvent({ ...server.stored.find((e) => e.id === 300)!, humanInTheLoopStatus: { status: 'responded' } });
     await waitFor(() => server.recentRequests.length === 1, 'the gap fill request');
-    expect(total()).toBe(2);
+    expect(await total()).toBe(2);
     openGate();
-    await waitFor(() => total() === 2 + 311, 'the gap fill');
-    expect(duplicates()).toBe(1); // the re-broadcast of id 300, not the rows that also came live
-    expect(harness.summary().notifications_by_type).toEqual({ idle_prompt: 1 });
-    expect(harness.summary().tool_duration_seconds).toEqual({ count: 2, sum: 4 }); // paired across the gap, in id order
+    await waitFor(async () => (await total()) === 2 + 311, 'the gap fill');
+    expect(await duplicates()).toBe(1); // the re-broadcast of id 300, not the rows that also came live
+    expect((await harness.summary()).notifications_by_type).toEqual({ idle_prompt: 1 });
+    expect((await harness.summary()).tool_duration_seconds).toEqual({ count: 2, sum: 4 }); // paired across the gap, in id order
 
     // The server comes back with an empty, then fresh database: ids start over.
     server.recentGate = null;
     server.stored = [event(1, 'SessionStart', {}, { session_id: 'sess-b' }), event(2, 'UserPromptSubmit', {}, { session_id: 'sess-b' })];
     await reconnect(3);
-    await waitFor(() => total() === 315, 'the new database to be counted');
+    await waitFor(async () => (await total()) === 315, 'the new database to be counted');
     expect(harness.healthDetails().database_resets_total).toBe(1);
     await server.sendEvent(event(3, 'Stop', {}, { session_id: 'sess-b' }));
-    await waitFor(() => total() === 316, 'live events of the new database');
-    expect(duplicates()).toBe(1);
-    expect(harness.summary().sessions.started_total).toBe(1);
+    await waitFor(async () => (await total()) === 316, 'live events of the new database');
+    expect(await duplicates()).toBe(1);
+    expect((await harness.summary()).sessions.started_total).toBe(1);
   });
 
   it('still counts the replay when the gap fill fails', async () => {
@@ -217,10 +216,10 @@ describe('hooks server WebSocket client', () => {
     server.recentStatus = 500;
     server.stored.push(event(2, 'UserPromptSubmit'), event(3, 'Stop'));
     await reconnect(2);
-    await waitFor(() => total() === 2, 'the replayed events 2 and 3');
+    await waitFor(async () => (await total()) === 2, 'the replayed events 2 and 3');
     expect(server.recentRequests).toHaveLength(1);
-    expect(duplicates()).toBe(1); // id 1, the baseline
-    expect(harness.summary().events_by_type).toEqual({ UserPromptSubmit: 1, Stop: 1 });
+    expect(await duplicates()).toBe(1); // id 1, the baseline
+    expect((await harness.summary()).events_by_type).toEqual({ UserPromptSubmit: 1, Stop: 1 });
   });
 
   it('counts, logs and skips malformed frames without dropping the connection', async () => {
@@ -238,11 +237,11 @@ describe('hooks server WebSocket client', () => {
     for (const frame of bad) await server.send(frame);
     await server.send('{"type":"theme_update","data":{}}'); // an unknown frame type is ignored, not malformed
     await server.sendEvent(event(1, 'Stop'));
-    await waitFor(() => total() === 1, 'the valid event after the bad frames');
+    await waitFor(async () => (await total()) === 1, 'the valid event after the bad frames');
     expect((await samples(harness.registry)).get(sampleKey('claude_bridge_hook_events_malformed_total', { transport: 'websocket' }))).toBe(
       bad.length,
     );
-    expect(harness.summary().malformed_total).toBe(bad.length);
+    expect((await harness.summary()).malformed_total).toBe(bad.length);
     expect(connected()).toBe(true);
     expect(server.connections).toBe(1);
   });
@@ -253,10 +252,10 @@ describe('hooks server WebSocket client', () => {
     await waitFor(connected, 'connection');
     const chat = Array.from({ length: 5000 }, (_, i) => ({ type: 'assistant', message: { content: 'x'.repeat(1000), i } }));
     await server.sendEvent(event(1, 'Stop', {}, { chat }));
-    await waitFor(() => total() === 1, 'a 5 MB Stop event');
+    await waitFor(async () => (await total()) === 1, 'a 5 MB Stop event');
 
     await server.sendEvent(event(2, 'Stop', {}, { chat: [...chat, ...chat] })).catch(() => undefined);
-    await waitFor(() => harness.component.websocketState!() === 'disconnected', 'the oversized frame to close the socket');
+    await waitFor(() => harness.websocketState() === 'disconnected', 'the oversized frame to close the socket');
     expect(harness.component.health![0]!.status()).toMatchObject({ up: false, last_error: expect.stringMatching(/1009|payload/i) });
   });
 
@@ -264,8 +263,8 @@ describe('hooks server WebSocket client', () => {
     harness = hooksHarness(testConfig({ hooks_server: { enabled: false, url: server.url } }));
     await harness.component.start!();
     expect(harness.clock.pendingTimers()).toBe(0); // no connect, no reconnect scheduled
-    expect(harness.component.websocketState!()).toBe('disabled');
-    expect(harness.summary().websocket).toEqual({ state: 'disabled', reconnects_total: 0, last_connected_at: null });
+    expect(harness.websocketState()).toBe('disabled');
+    expect((await harness.summary()).websocket).toEqual({ state: 'disabled', reconnects_total: 0, last_connected_at: null });
     expect(server.connections).toBe(0);
     expect(harness.component.health![0]!.status()).toMatchObject({ enabled: false, up: false });
     expect((await samples(harness.registry)).get('claude_bridge_hooks_websocket_connected')).toBe(0);
@@ -278,7 +277,7 @@ describe('hooks server WebSocket client', () => {
     await harness.component.stop!();
     await waitFor(() => server.openConnections === 0, 'the socket to close');
     expect(harness.clock.pendingTimers()).toBe(0);
-    expect(harness.component.websocketState!()).toBe('disconnected');
+    expect(harness.websocketState()).toBe('disconnected');
   });
 });
 
@@ -303,9 +302,8 @@ describe('reconnect backoff', () => {
     const config = testConfig({ hooks_server: { url: `ws://127.0.0.1:${port}/stream`, reconnect_initial_ms: 1000, reconnect_max_ms: 8000 } });
     const clock = new ManualClock(AFTER_FIXTURES);
     const registry = new Registry();
-    const controller = new RecoveryController({ config, clock, store: new MemoryStateStore(), logger: silentLogger });
     const activity = new HookActivity(registry, clock, config.hooks);
-    const sink = new HookEventSink(activity, controller, clock, config, silentLogger);
+    const sink = new HookEventSink(activity, { rateLimitHit: () => undefined }, clock);
     const ws = new HooksWebSocketClient({ config: config.hooks_server, registry, clock, logger: silentLogger, activity, sink, random });
     return { ws, clock, registry };
   }

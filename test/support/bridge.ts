@@ -1,5 +1,6 @@
 import type { AddressInfo } from 'node:net';
-import { Bridge, type ComponentFactory } from '../../src/bridge.js';
+import { Bridge } from '../../src/bridge.js';
+import type { ComponentFactory } from '../../src/component.js';
 import type { BridgeConfig } from '../../src/config/index.js';
 import { MemoryStateStore, type StateStore } from '../../src/recovery/store.js';
 import type { Clock } from '../../src/util/clock.js';

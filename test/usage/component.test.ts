@@ -1,4 +1,4 @@
-import { ALERT_INPUT_METRICS } from '../../src/alerts/definitions.js';
+import { ALERT_INPUT_METRICS } from '../../src/component.js';
 import type { BridgeConfig } from '../../src/config/index.js';
 import { CcusageRunner } from '../../src/sources/usage/ccusage.js';
 import { parseCcusageBlocks, parseCcusageDaily } from '../../src/sources/usage/ccusage-json.js';

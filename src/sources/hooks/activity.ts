@@ -1,15 +1,16 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { BridgeConfig } from '../../config/schema.js';
-import { METRIC_PREFIX } from '../../metrics/registry.js';
-import type { HooksData } from '../../metrics/summary.js';
+import { BoundedLabel } from '../../metrics/bounded-label.js';
+import { HOOK_DECISIONS_METRIC, METRIC_PREFIX } from '../../metrics/registry.js';
+import { iso } from '../../util/time.js';
+import type { HooksData } from './data.js';
 import type { Clock } from '../../util/clock.js';
 import type { ActivityEvent } from './event.js';
-import { BoundedLabel, toolFamily } from './labels.js';
+import { toolFamily } from './labels.js';
 import { SessionTracker } from './sessions.js';
 import { ToolTimer } from './tool-timer.js';
 
 export type Transport = 'websocket' | 'http';
-export type DecisionLabel = 'allow' | 'delay' | 'deny' | 'block';
 export type ActivitySummary = Omit<HooksData, 'websocket'>;
 
 const TOOL_DURATION_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600];
@@ -17,56 +18,20 @@ const MAX_EVENT_TYPE_LABELS = 50;
 const MAX_SMALL_ENUM_LABELS = 20;
 const MAX_TRACKED_SESSIONS = 10_000;
 
-/** A count per label value, kept beside its Prometheus counter for the JSON summary. */
-class Tally {
-  private readonly counts = new Map<string, number>();
-  total = 0;
-
-  add(label: string): void {
-    this.counts.set(label, (this.counts.get(label) ?? 0) + 1);
-    this.total += 1;
-  }
-
-  toRecord(): Record<string, number> {
-    return Object.fromEntries(this.counts);
-  }
-}
-
 /**
  * The hook-activity exporter (docs/METRICS.md "Hook activity"): every event counted here has
  * already been de-duplicated by its transport. Label values are bounded; ids never become labels.
+ * The JSON summary is read back from the same prom-client metrics, so both always agree.
  */
 export class HookActivity {
   private readonly labels;
   private readonly metrics;
-  private readonly tallies = {
-    type: new Tally(),
-    sourceApp: new Tally(),
-    toolCalls: new Tally(),
-    toolFailures: new Tally(),
-    notifications: new Tally(),
-    compactions: new Tally(),
-    stopFailures: new Tally(),
-    decisions: new Tally(),
-  };
-  private readonly counts = {
-    duplicates: 0,
-    malformed: 0,
-    sessionsStarted: 0,
-    sessionsEnded: 0,
-    subagentsStarted: 0,
-    subagentsStopped: 0,
-    prompts: 0,
-    durationCount: 0,
-    durationSum: 0,
-  };
   private readonly sessions: SessionTracker;
   private readonly toolTimer: ToolTimer;
   private readonly lastEventBySource = new Map<string, number>();
-  private lastEventAt: number | null = null;
 
   constructor(
-    registry: Registry,
+    private readonly registry: Registry,
     private readonly clock: Clock,
     config: BridgeConfig['hooks'],
   ) {
@@ -91,48 +56,51 @@ export class HookActivity {
     const type = this.labels.eventType.value(event.type);
     const sourceApp = this.labels.sourceApp.value(event.sourceApp);
     this.metrics.events.inc({ event: type, source_app: sourceApp });
-    this.tallies.type.add(type);
-    this.tallies.sourceApp.add(sourceApp);
     this.noteLastEvent(sourceApp, seenAt);
     this.trackSession(event, seenAt);
     this.countByType(event, happenedAt);
   }
 
   recordDuplicate(): void {
-    this.counts.duplicates += 1;
     this.metrics.duplicates.inc();
   }
 
   recordMalformed(transport: Transport): void {
-    this.counts.malformed += 1;
     this.metrics.malformed.inc({ transport });
   }
 
-  recordDecision(event: string, decision: DecisionLabel): void {
-    this.metrics.decisions.inc({ event: this.labels.eventType.value(event), decision });
-    this.tallies.decisions.add(decision);
-  }
-
-  summary(): ActivitySummary {
-    const t = this.tallies;
-    const c = this.counts;
+  /** The JSON summary, read from the metrics themselves (decisions from the decision routes' counter). */
+  async summary(): Promise<ActivitySummary> {
+    const m = this.metrics;
+    const events = await samples(m.events);
+    const durations = await samples(m.toolDuration);
+    const lastEvents = await samples(m.lastEvent);
+    const decisions = this.registry.getSingleMetric(HOOK_DECISIONS_METRIC);
+    const newestEvent = Math.max(0, ...lastEvents.map((s) => s.value));
     return {
-      events_total: t.type.total,
-      events_by_type: t.type.toRecord(),
-      events_by_source_app: t.sourceApp.toRecord(),
-      duplicates_dropped_total: c.duplicates,
-      malformed_total: c.malformed,
-      tool_calls_by_tool: t.toolCalls.toRecord(),
-      tool_failures_by_tool: t.toolFailures.toRecord(),
-      tool_duration_seconds: { count: c.durationCount, sum: c.durationSum },
-      sessions: { started_total: c.sessionsStarted, ended_total: c.sessionsEnded, active: this.sessions.activeCount(this.clock.now()) },
-      subagents: { started_total: c.subagentsStarted, stopped_total: c.subagentsStopped },
-      prompts_total: c.prompts,
-      notifications_by_type: t.notifications.toRecord(),
-      compactions_total: t.compactions.total,
-      stop_failures_by_error: t.stopFailures.toRecord(),
-      decisions_by_kind: t.decisions.toRecord(),
-      last_event_at: this.lastEventAt === null ? null : new Date(this.lastEventAt).toISOString(),
+      events_total: total(events),
+      events_by_type: byLabel(events, 'event'),
+      events_by_source_app: byLabel(events, 'source_app'),
+      duplicates_dropped_total: total(await samples(m.duplicates)),
+      malformed_total: total(await samples(m.malformed)),
+      tool_calls_by_tool: byLabel(await samples(m.toolCalls), 'tool'),
+      tool_failures_by_tool: byLabel(await samples(m.toolFailures), 'tool'),
+      tool_duration_seconds: {
+        count: total(durations.filter((s) => s.metricName?.endsWith('_count'))),
+        sum: total(durations.filter((s) => s.metricName?.endsWith('_sum'))),
+      },
+      sessions: {
+        started_total: total(await samples(m.sessionsStarted)),
+        ended_total: total(await samples(m.sessionsEnded)),
+        active: total(await samples(m.sessionsActive)),
+      },
+      subagents: { started_total: total(await samples(m.subagentsStarted)), stopped_total: total(await samples(m.subagentsStopped)) },
+      prompts_total: total(await samples(m.prompts)),
+      notifications_by_type: byLabel(await samples(m.notifications), 'notification_type'),
+      compactions_total: total(await samples(m.compactions)),
+      stop_failures_by_error: byLabel(await samples(m.stopFailures), 'error'),
+      decisions_by_kind: decisions ? byLabel(await samples(decisions), 'decision') : {},
+      last_event_at: newestEvent > 0 ? iso(Math.round(newestEvent * 1000)) : null,
     };
   }
 
@@ -142,7 +110,6 @@ export class HookActivity {
       this.lastEventBySource.set(sourceApp, at);
       this.metrics.lastEvent.set({ source_app: sourceApp }, at / 1000);
     }
-    if (this.lastEventAt === null || at > this.lastEventAt) this.lastEventAt = at;
   }
 
   private trackSession(event: ActivityEvent, at: number): void {
@@ -153,12 +120,10 @@ export class HookActivity {
 
   private countByType(event: ActivityEvent, happenedAt: number): void {
     const m = this.metrics;
-    const c = this.counts;
     switch (event.type) {
       case 'PreToolUse': {
         const tool = this.labels.tool.value(toolFamily(event.toolName));
         m.toolCalls.inc({ tool });
-        this.tallies.toolCalls.add(tool);
         if (event.toolUseId) this.toolTimer.start(toolKey(event), happenedAt);
         break;
       }
@@ -168,45 +133,36 @@ export class HookActivity {
       case 'PostToolUseFailure': {
         const tool = this.finishTool(event, happenedAt);
         m.toolFailures.inc({ tool });
-        this.tallies.toolFailures.add(tool);
         break;
       }
       case 'SessionStart':
-        c.sessionsStarted += 1;
         m.sessionsStarted.inc();
         break;
       case 'SessionEnd':
-        c.sessionsEnded += 1;
         m.sessionsEnded.inc();
         break;
       case 'SubagentStart':
-        c.subagentsStarted += 1;
         m.subagentsStarted.inc();
         break;
       case 'SubagentStop':
-        c.subagentsStopped += 1;
         m.subagentsStopped.inc();
         break;
       case 'UserPromptSubmit':
-        c.prompts += 1;
         m.prompts.inc();
         break;
       case 'Notification': {
         const notificationType = this.labels.notificationType.value(event.notificationType);
         m.notifications.inc({ notification_type: notificationType });
-        this.tallies.notifications.add(notificationType);
         break;
       }
       case 'PreCompact': {
         const trigger = this.labels.trigger.value(event.trigger);
         m.compactions.inc({ trigger });
-        this.tallies.compactions.add(trigger);
         break;
       }
       case 'StopFailure': {
         const error = this.labels.error.value(event.error);
         m.stopFailures.inc({ error });
-        this.tallies.stopFailures.add(error);
         break;
       }
     }
@@ -226,8 +182,6 @@ export class HookActivity {
     if (elapsedMs !== undefined) {
       const seconds = elapsedMs / 1000;
       this.metrics.toolDuration.observe({ tool }, seconds);
-      this.counts.durationCount += 1;
-      this.counts.durationSum += seconds;
     }
     return tool;
   }
@@ -278,7 +232,6 @@ function registerActivityMetrics(registry: Registry, activeSessions: () => numbe
     notifications: counter('notifications_total', 'Notifications by notification_type.', ['notification_type']),
     compactions: counter('compactions_total', 'Context compactions (PreCompact) by trigger.', ['trigger']),
     stopFailures: counter('stop_failures_total', 'Turns that ended on an API error (StopFailure), by error.', ['error']),
-    decisions: counter('hook_decisions_total', "Answers to Claude Code's HTTP hooks, by event and decision.", ['event', 'decision']),
     lastEvent: new Gauge<'source_app'>({
       name: name('last_event_timestamp_seconds'),
       help: 'Time of the newest hook event per source app, Unix seconds.',
@@ -286,4 +239,25 @@ function registerActivityMetrics(registry: Registry, activeSessions: () => numbe
       registers: [registry],
     }),
   };
+}
+
+type Sample = { value: number; labels: Record<string, string | number>; metricName?: string };
+
+async function samples(metric: { get(): Promise<{ values: unknown[] }> | { values: unknown[] } }): Promise<Sample[]> {
+  return (await metric.get()).values as Sample[];
+}
+
+function total(values: Sample[]): number {
+  return values.reduce((sum, s) => sum + s.value, 0);
+}
+
+/** Counts summed per value of one label; zero counts (pre-created children) left out. */
+function byLabel(values: Sample[], label: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const { labels, value } of values) {
+    if (value === 0) continue;
+    const key = String(labels[label]);
+    out[key] = (out[key] ?? 0) + value;
+  }
+  return out;
 }

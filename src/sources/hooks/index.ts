@@ -1,17 +1,17 @@
-import type { ComponentFactory } from '../../bridge.js';
+import type { ComponentFactory } from '../../component.js';
 import { HookActivity } from './activity.js';
 import { hookRoutes } from './routes.js';
 import { HookEventSink } from './sink.js';
 import { HooksWebSocketClient } from './websocket-client.js';
 
 /**
- * Hook events: the hooks server's WebSocket (when enabled), HTTP ingestion, Claude Code's HTTP
- * hooks answered with recovery decisions, and the hook-activity metrics.
+ * Hook events: the hooks server's WebSocket (when enabled), HTTP ingestion, the inputs of
+ * Claude Code's HTTP hooks (answered by src/http/routes-hooks.ts), and the hook-activity metrics.
  */
-export const hooksComponent: ComponentFactory = ({ config, registry, clock, logger, controller }) => {
+export const hooksComponent: ComponentFactory = ({ config, registry, clock, logger, report }) => {
   const log = logger.child({ component: 'hooks' });
   const activity = new HookActivity(registry, clock, config.hooks);
-  const sink = new HookEventSink(activity, controller, clock, config, log);
+  const sink = new HookEventSink(activity, report, clock);
   const websocket = new HooksWebSocketClient({
     config: config.hooks_server,
     registry,
@@ -22,10 +22,9 @@ export const hooksComponent: ComponentFactory = ({ config, registry, clock, logg
   });
   return {
     name: 'hooks',
-    routes: hookRoutes({ config, clock, logger: log, controller, activity, sink }),
+    routes: hookRoutes({ clock, activity, sink }),
     health: [websocket.health],
-    hooksSummary: { summary: () => ({ ...activity.summary(), websocket: websocket.summary() }) },
-    websocketState: () => websocket.state,
+    section: { key: 'hooks_data', read: async () => ({ ...(await activity.summary()), websocket: websocket.summary() }) },
     start: () => websocket.start(),
     stop: () => websocket.stop(),
   };

@@ -1,7 +1,6 @@
 import type { Counter } from 'prom-client';
 import { HttpError } from '../../util/errors.js';
-import type { RouteModule } from '../../http/types.js';
-import type { RecoveryController } from '../../recovery/controller.js';
+import type { RouteModule } from '../../component.js';
 import type { Clock } from '../../util/clock.js';
 import type { UsageState } from '../usage/state.js';
 import { statuslineInputSchema } from './input.js';
@@ -10,14 +9,14 @@ import { isJsonObject } from '../../util/json.js';
 
 export interface StatuslineRouteDeps {
   state: UsageState;
-  controller: RecoveryController;
+  recoveryState: () => string;
   clock: Clock;
   updates: Counter;
 }
 
 /** POST /statusline takes Claude Code's status line JSON; both methods answer the compact view. */
 export function statuslineRoutes(deps: StatuslineRouteDeps): RouteModule {
-  const view = () => statuslineView(deps.state.figures(), deps.controller.snapshot().state);
+  const view = () => statuslineView(deps.state.figures(), deps.recoveryState());
   return {
     endpoints: [
       {

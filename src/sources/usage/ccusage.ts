@@ -13,6 +13,8 @@ import {
   inputOutputTokens,
   UsageSourceError,
   type ActiveBlock,
+  type DailyCost,
+  type DailyCostSource,
   type FamilyUsage,
   type ModelFamily,
   type UsageSnapshot,
@@ -231,14 +233,10 @@ function familiesOf(days: CcusageDay[]): Partial<Record<ModelFamily, FamilyUsage
   return byFamily;
 }
 
-export interface DailyCost {
-  /** YYYY-MM-DD in the time zone of the report. */
-  date: string;
-  costUsd: number;
-}
-
 /** Today's cost from `ccusage daily --json --offline` (Claude's share with --by-agent). */
-export class CcusageDailyCost {
+export class CcusageDailyCost implements DailyCostSource {
+  readonly name = 'ccusage';
+
   constructor(
     private readonly options: CcusageOptions,
     private readonly runner = new CcusageRunner(options),

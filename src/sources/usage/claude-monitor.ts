@@ -11,6 +11,7 @@ import {
   inputOutputTokens,
   UsageSourceError,
   type ActiveBlock,
+  type Availability,
   type FamilyUsage,
   type ModelFamily,
   type RateLimitFigure,
@@ -55,6 +56,19 @@ export class ClaudeMonitorSource implements UsageSource {
     const probe = await this.readVersion(executable.path);
     this.probed = { key, probe };
     return probe;
+  }
+
+  /** Usable when a v4 is installed; a v3 is a problem (counted once per binary), none is standby. */
+  async availability(): Promise<Availability> {
+    const probe = await this.probe();
+    if (!probe.found) return { usable: false, standby: { found: false, reason: probe.reason } };
+    if (probe.supported) return { usable: true };
+    return {
+      usable: false,
+      key: `${probe.path}@${probe.version}`,
+      problem: `claude-monitor ${probe.version} is not supported: ${UPGRADE_HINT}`,
+      details: probeDetails(probe),
+    };
   }
 
   async poll(): Promise<UsageSnapshot> {

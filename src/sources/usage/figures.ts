@@ -1,6 +1,6 @@
-import type { UsageSignals } from '../../alerts/types.js';
+import type { UsageSignals } from '../../component.js';
 import type { BridgeConfig } from '../../config/schema.js';
-import type { DailyCost } from './ccusage.js';
+import type { DailyCost } from './types.js';
 import { resolveTokenLimit, type TokenLimit } from './limits.js';
 import {
   allKindsTokens,

@@ -1,5 +1,5 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { ALERT_INPUT_METRICS } from '../../alerts/definitions.js';
+import { ALERT_INPUT_METRICS } from '../../component.js';
 import { METRIC_PREFIX } from '../../metrics/registry.js';
 import type { UsageFigures } from './figures.js';
 

@@ -1,22 +1,18 @@
-import type { BridgeConfig } from '../../config/schema.js';
 import type { Clock, TimerHandle } from '../../util/clock.js';
-import { type Logger } from '../../util/logger.js';
 import { errorMessage } from '../../util/errors.js';
-import type { CcusageDailyCost, CcusageSource, DailyCost } from './ccusage.js';
-import type { ClaudeMonitorProbe, ClaudeMonitorSource } from './claude-monitor.js';
-import { UPGRADE_HINT } from './claude-monitor.js';
+import type { Logger } from '../../util/logger.js';
 import type { UsageInputHealth } from './input-health.js';
 import type { UsageState } from './state.js';
-import { UsageSourceError, type UsageSnapshot, type UsageSource } from './types.js';
-
-export type PolledMode = Exclude<BridgeConfig['usage']['source'], 'none'>;
+import { UsageSourceError, type DailyCost, type DailyCostSource, type UsageSnapshot, type UsageSource } from './types.js';
 
 export interface UsagePollerDeps {
-  mode: PolledMode;
-  claudeMonitor: ClaudeMonitorSource;
-  ccusage: CcusageSource;
-  daily: CcusageDailyCost;
-  health: { claudeMonitor: UsageInputHealth; ccusage: UsageInputHealth };
+  /** `auto`, or the name of the one source to use. */
+  mode: string;
+  /** Every registered source, in `auto`'s order of preference. */
+  sources: UsageSource[];
+  daily: DailyCostSource | null;
+  /** The /health entry of each source, by name. */
+  health: Map<string, UsageInputHealth>;
   state: UsageState;
   clock: Clock;
   intervalMs: number;
@@ -26,15 +22,16 @@ export interface UsagePollerDeps {
 type Outcome<T> = { ok: true; value: T } | { ok: false; error: string; details: Record<string, unknown> };
 
 /**
- * Polls the block source (claude-monitor v4 or ccusage) and ccusage's daily cost every interval.
- * One cycle at a time: a cycle still running (up to the subprocess timeout) is joined, never
- * doubled. Every failure lands in /health; none escapes.
+ * Polls the block source and the daily cost every interval. One cycle at a time: a cycle still
+ * running (up to the subprocess timeout) is joined, never doubled. Every failure lands in
+ * /health; none escapes.
  */
 export class UsagePoller {
   private timer: TimerHandle | null = null;
   private inFlight: Promise<void> | null = null;
   private running = false;
-  private lastProbeReported: string | null = null;
+  /** The unusable-source problem last reported per source (reported once, not every poll). */
+  private readonly reportedProblems = new Map<string, string>();
   private readonly lastErrors = new Map<string, string>();
 
   constructor(private readonly deps: UsagePollerDeps) {}
@@ -48,11 +45,10 @@ export class UsagePoller {
     this.running = false;
     if (this.timer) this.deps.clock.clearTimeout(this.timer);
     this.timer = null;
-    this.deps.claudeMonitor.cancel();
-    this.deps.ccusage.cancel();
-    this.deps.daily.cancel();
+    for (const source of this.deps.sources) source.cancel?.();
+    this.deps.daily?.cancel?.();
     await this.inFlight;
-    this.deps.ccusage.dispose();
+    for (const source of this.deps.sources) source.dispose?.();
   }
 
   /** Runs a cycle now, or joins the one in flight. */
@@ -80,57 +76,66 @@ export class UsagePoller {
 
   private async cycle(): Promise<void> {
     const primary = await this.choosePrimary();
-    const [block, daily] = await Promise.all([attempt(() => primary.poll()), attempt(() => this.deps.daily.today())]);
-    if (block.ok) this.deps.state.snapshot = block.value;
-    if (daily.ok) this.deps.state.daily = daily.value;
-    this.report(primary, block, daily);
+    const daily = this.deps.daily;
+    const [block, cost] = await Promise.all([
+      primary ? attempt(() => primary.poll()) : null,
+      daily ? attempt(() => daily.today()) : null,
+    ]);
+    if (block?.ok) this.deps.state.snapshot = block.value;
+    if (cost?.ok) this.deps.state.daily = cost.value;
+    this.report(primary, block, cost);
   }
 
   /**
-   * `auto`: claude-monitor when a v4 is installed, else ccusage (the bundled default). An
-   * installed v4 that fails is not replaced by ccusage: its failure shows in /health instead.
+   * The configured source, or with `auto` the first usable one. A usable source that then fails
+   * is not replaced by the next: its failure shows in /health instead.
    */
-  private async choosePrimary(): Promise<UsageSource> {
-    const { mode, claudeMonitor, ccusage, health } = this.deps;
-    if (mode === 'ccusage') return ccusage;
-    if (mode === 'claude-monitor') return claudeMonitor;
-    let probe: ClaudeMonitorProbe;
+  private async choosePrimary(): Promise<UsageSource | null> {
+    const { mode, sources } = this.deps;
+    if (mode !== 'auto') return sources.find((s) => s.name === mode) ?? null;
+    for (const [index, source] of sources.entries()) {
+      const fallback = sources[index + 1]?.name;
+      if (await this.usable(source, fallback)) return source;
+    }
+    return null;
+  }
+
+  private async usable(source: UsageSource, fallback: string | undefined): Promise<boolean> {
+    if (!source.availability) return true;
+    const health = this.healthOf(source.name);
+    const next = fallback ? { fallback } : {};
     try {
-      probe = await claudeMonitor.probe();
+      const availability = await source.availability();
+      if (availability.usable) return true;
+      if ('standby' in availability) {
+        this.reportedProblems.delete(source.name);
+        health?.standby({ ...availability.standby, ...next });
+      } else if (this.reportedProblems.get(source.name) !== availability.key) {
+        this.reportedProblems.set(source.name, availability.key);
+        if (health) this.fail(health, { error: availability.problem, details: { ...availability.details, ...next } });
+      }
     } catch (error) {
-      this.fail(health.claudeMonitor, errorOf(error));
-      return ccusage;
+      if (health) this.fail(health, errorOf(error));
     }
-    if (!probe.found) {
-      this.lastProbeReported = null;
-      health.claudeMonitor.standby({ found: false, reason: probe.reason, fallback: 'ccusage' });
-      return ccusage;
-    }
-    if (probe.supported) return claudeMonitor;
-    this.reportUnsupportedOnce(probe);
-    return ccusage;
+    return false;
   }
 
-  /** An unusable v3 is counted as one failure per installed binary, not one per poll. */
-  private reportUnsupportedOnce(probe: Extract<ClaudeMonitorProbe, { found: true }>): void {
-    const key = `${probe.path}@${probe.version}`;
-    if (this.lastProbeReported === key) return;
-    this.lastProbeReported = key;
-    this.fail(this.deps.health.claudeMonitor, {
-      error: `claude-monitor ${probe.version} is not supported: ${UPGRADE_HINT}`,
-      details: { path: probe.path, version: probe.version, supported: false, hint: UPGRADE_HINT, fallback: 'ccusage' },
-    });
-  }
-
-  private report(primary: UsageSource, block: Outcome<UsageSnapshot>, daily: Outcome<DailyCost>): void {
-    const { health } = this.deps;
-    if (primary.name === 'claude-monitor') {
-      this.record(health.claudeMonitor, block, () => ({ ...(block.ok ? block.value.details : {}), hint: undefined, selected: true }));
-      this.record(health.ccusage, daily, () => ({ used_for: 'daily cost', selected: false }));
+  private report(primary: UsageSource | null, block: Outcome<UsageSnapshot> | null, cost: Outcome<DailyCost> | null): void {
+    const daily = this.deps.daily;
+    const primaryHealth = primary ? this.healthOf(primary.name) : undefined;
+    const blockDetails = () => (block?.ok ? block.value.details : {});
+    if (primary && daily && primary.name === daily.name) {
+      const combined = block?.ok ? cost : block;
+      if (primaryHealth && combined) this.record(primaryHealth, combined, () => ({ ...blockDetails(), used_for: 'blocks and daily cost', selected: true }));
       return;
     }
-    const combined = block.ok ? daily : block;
-    this.record(health.ccusage, combined, () => ({ ...(block.ok ? block.value.details : {}), used_for: 'blocks and daily cost', selected: true }));
+    if (primaryHealth && block) this.record(primaryHealth, block, () => ({ ...blockDetails(), hint: undefined, selected: true }));
+    const dailyHealth = daily ? this.healthOf(daily.name) : undefined;
+    if (dailyHealth && cost) this.record(dailyHealth, cost, () => ({ used_for: 'daily cost', selected: false }));
+  }
+
+  private healthOf(name: string): UsageInputHealth | undefined {
+    return this.deps.health.get(name);
   }
 
   private record<T>(health: UsageInputHealth, outcome: Outcome<T>, details: () => Record<string, unknown>): void {

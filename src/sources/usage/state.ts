@@ -1,8 +1,9 @@
-import type { UsageSignals } from '../../alerts/types.js';
+import type { UsageSignals } from '../../component.js';
 import type { BridgeConfig } from '../../config/schema.js';
 import type { Clock } from '../../util/clock.js';
 import type { OfficialRateLimits } from '../statusline/official-limits.js';
-import { calendarDate, type DailyCost } from './ccusage.js';
+import { calendarDate } from './ccusage.js';
+import type { DailyCost } from './types.js';
 import { deriveFigures, signalsOf, type UsageFigures } from './figures.js';
 import type { UsageSnapshot } from './types.js';
 

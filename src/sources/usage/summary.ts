@@ -1,8 +1,49 @@
-import type { RateLimitWindow, UsageData } from '../../metrics/summary.js';
 import type { UsageFigures } from './figures.js';
-import type { RateLimitWindowName } from './types.js';
+import type { RateLimitWindowName, TokenCounts } from './types.js';
 import { iso } from '../../util/time.js';
 
+
+export type FigureSource = 'official' | 'estimate';
+
+export interface RateLimitWindow {
+  used_ratio: number;
+  resets_at: string | null;
+  source: FigureSource;
+}
+
+/** The `usage_data` section of `GET /metrics`: the same figures as the Prometheus gauges. */
+export interface UsageData {
+  source: string | null;
+  updated_at: string | null;
+  block: {
+    start: string;
+    end: string;
+    resets_at: string | null;
+    tokens: TokenCounts;
+    /** input + output, the total plan limits are counted in (claude-monitor's). */
+    tokens_input_output: number;
+    /** all four kinds (ccusage's totalTokens). */
+    tokens_all_kinds: number;
+    /** input + output tokens per model family (opus, sonnet, haiku, other). */
+    tokens_by_model_family: Record<string, number>;
+    cost_by_model_family: Record<string, number>;
+    cost_usd: number;
+    /** tokens_per_minute counts input + output. */
+    burn_rate: { tokens_per_minute: number; usd_per_hour: number } | null;
+    /** At block end at the current burn rate; tokens count input + output. */
+    projection: { tokens: number; cost_usd: number } | null;
+    token_limit: number | null;
+    token_limit_source: 'plan' | 'p90' | 'configured' | 'claude-monitor' | null;
+    /** tokens_input_output / token_limit, 0–1 (may exceed 1 past the limit). */
+    tokens_used_ratio: number | null;
+    minutes_to_limit: number | null;
+  } | null;
+  session_seconds: number | null;
+  rate_limits: { five_hour?: RateLimitWindow; seven_day?: RateLimitWindow };
+  daily_cost_usd: number | null;
+  /** Last Claude Code status line input received on POST /statusline. */
+  statusline_updated_at: string | null;
+}
 
 /** The `/metrics` usage_data section: the same figures as the Prometheus gauges. */
 export function usageData(figures: UsageFigures, statuslineUpdatedAt: number | null): UsageData {

@@ -1,6 +1,9 @@
-import type { TokenCounts } from '../../metrics/summary.js';
-
-export type { TokenCounts };
+export interface TokenCounts {
+  input: number;
+  output: number;
+  cache_creation: number;
+  cache_read: number;
+}
 
 export const MODEL_FAMILIES = ['opus', 'sonnet', 'haiku', 'other'] as const;
 export type ModelFamily = (typeof MODEL_FAMILIES)[number];
@@ -8,7 +11,8 @@ export type ModelFamily = (typeof MODEL_FAMILIES)[number];
 export const RATE_LIMIT_WINDOWS = ['five_hour', 'seven_day'] as const;
 export type RateLimitWindowName = (typeof RATE_LIMIT_WINDOWS)[number];
 
-export type UsageSourceName = 'claude-monitor' | 'ccusage';
+/** A registered source's name (src/sources/usage/sources.ts), as in `usage.source`. */
+export type UsageSourceName = string;
 
 /** Input+output tokens and cost of one model family in the active block. */
 export interface FamilyUsage {
@@ -52,10 +56,38 @@ export interface UsageSnapshot {
   details: Record<string, unknown>;
 }
 
+/**
+ * Whether a source can serve on this machine now; `usage.source: auto` takes the first usable
+ * source of the registration order. Not installed is `standby` (shown in /health, no problem);
+ * installed but unusable is a `problem`, counted once per `key` (e.g. per binary and version).
+ */
+export type Availability =
+  | { usable: true }
+  | { usable: false; standby: Record<string, unknown> }
+  | { usable: false; problem: string; details: Record<string, unknown>; key: string };
+
+/** Where the 5-hour block figures come from: one module per source, registered in sources.ts. */
 export interface UsageSource {
   readonly name: UsageSourceName;
+  /** Absent: always usable. */
+  availability?(): Promise<Availability>;
   poll(): Promise<UsageSnapshot>;
   /** Kills a poll in flight (bridge shutdown). */
+  cancel?(): void;
+  /** Removes what the source keeps on disk between polls. */
+  dispose?(): void;
+}
+
+/** Today's cost in the configured zone; polled beside whichever source serves the block. */
+export interface DailyCost {
+  /** YYYY-MM-DD in the time zone of the report. */
+  date: string;
+  costUsd: number;
+}
+
+export interface DailyCostSource {
+  readonly name: UsageSourceName;
+  today(): Promise<DailyCost>;
   cancel?(): void;
 }
 

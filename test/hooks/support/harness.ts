@@ -1,9 +1,10 @@
 import { Registry } from 'prom-client';
-import type { BridgeComponent } from '../../../src/bridge.js';
+import { RateLimitHits } from '../../../src/alerts/rate-limit-hits.js';
+import type { BridgeComponent } from '../../../src/component.js';
 import type { BridgeConfig } from '../../../src/config/index.js';
-import type { HooksData } from '../../../src/metrics/summary.js';
 import { RecoveryController } from '../../../src/recovery/controller.js';
 import { MemoryStateStore } from '../../../src/recovery/store.js';
+import type { HooksData } from '../../../src/sources/hooks/data.js';
 import { hooksComponent } from '../../../src/sources/hooks/index.js';
 import { silentLogger } from '../../../src/util/logger.js';
 import { ManualClock } from '../../support/manual-clock.js';
@@ -16,8 +17,11 @@ export interface ComponentHarness {
   registry: Registry;
   clock: ManualClock;
   controller: RecoveryController;
-  summary(): HooksData;
+  /** The component's `hooks_data` section of GET /metrics. */
+  summary(): Promise<HooksData>;
   healthDetails(): Record<string, unknown>;
+  /** The hooks server connection's state, as /health shows it. */
+  websocketState(): string;
 }
 
 /** The hooks component on a fresh registry and a manual clock, as the bridge wires it. */
@@ -25,13 +29,16 @@ export function hooksHarness(config: BridgeConfig, clock = new ManualClock(AFTER
   const registry = new Registry();
   const controller = new RecoveryController({ config, clock, store: new MemoryStateStore(), logger: silentLogger });
   controller.start();
-  const component = hooksComponent({ config, registry, clock, logger: silentLogger, controller });
+  const report = new RateLimitHits(controller, clock, config, silentLogger);
+  const component = hooksComponent({ config, registry, clock, logger: silentLogger, report, recoveryState: () => controller.snapshot().state });
+  const healthDetails = () => component.health![0]!.status().details;
   return {
     component,
     registry,
     clock,
     controller,
-    summary: () => component.hooksSummary!.summary()!,
-    healthDetails: () => component.health![0]!.status().details,
+    summary: async () => (await component.section!.read()) as HooksData,
+    healthDetails,
+    websocketState: () => String(healthDetails().state),
   };
 }

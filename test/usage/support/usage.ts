@@ -2,7 +2,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, u
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Registry } from 'prom-client';
-import type { BridgeContext } from '../../../src/bridge.js';
+import type { ComponentContext } from '../../../src/component.js';
 import type { BridgeConfig } from '../../../src/config/index.js';
 import { RecoveryController } from '../../../src/recovery/controller.js';
 import { MemoryStateStore } from '../../../src/recovery/store.js';
@@ -127,10 +127,19 @@ export function writeClaudeMonitorStandIn(dir: string, options: StandInOptions =
   return { path: file, calls };
 }
 
-/** What a component needs from the bridge, on a fresh registry. */
-export function testContext(config: BridgeConfig, clock: Clock): BridgeContext {
+/** What a component gets from the bridge, on a fresh registry; rate-limit hits are collected in `hits`. */
+export function testContext(config: BridgeConfig, clock: Clock): ComponentContext & { hits: unknown[] } {
   const controller = new RecoveryController({ config, clock, store: new MemoryStateStore(), logger: silentLogger });
-  return { config, registry: new Registry(), clock, logger: silentLogger, controller };
+  const hits: unknown[] = [];
+  return {
+    config,
+    registry: new Registry(),
+    clock,
+    logger: silentLogger,
+    report: { rateLimitHit: (hit) => hits.push(hit) },
+    recoveryState: () => controller.snapshot().state,
+    hits,
+  };
 }
 
 /** The value of one series in a Prometheus text exposition, or undefined. */
