@@ -17,7 +17,7 @@ const hooks = bridge.components.find((c) => c.name === 'hooks');
 
 process.on('message', async (message) => {
   if (message === 'stats') {
-    const summary = hooks.hooksSummary.summary();
+    const summary = await hooks.section.read();
     process.send({
       rssBytes: process.memoryUsage.rss(),
       ...memory(),

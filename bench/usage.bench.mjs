@@ -58,7 +58,7 @@ async function measurePolls(root) {
     const started = performance.now();
     await usage.poller.pollOnce();
     const wall = performance.now() - started;
-    const data = usage.usageSummary.summary();
+    const data = usage.section.read();
     const health = bridge.health.report().sources.ccusage;
     const block = data.block ? `${data.block.tokens_input_output} in+out tokens, $${data.block.cost_usd.toFixed(2)}` : 'none';
     console.log(`| ${run} | ${seconds(wall)} s | ${mib(process.memoryUsage().rss)} MiB | ${block} | ${health.up ? 'up' : `down: ${health.last_error}`} |`);
