@@ -36,7 +36,7 @@ export function recoveryRoutes(controller: RecoveryController): RouteModule {
         if (!body.success) {
           throw new HttpError(400, `invalid body: ${body.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ')}`);
         }
-        const resolve = TRUE_VALUES.has(String(req.query.resolve ?? '').toLowerCase()) || req.query.status === 'resolved';
+        const resolve = TRUE_VALUES.has(typeof req.query.resolve === 'string' ? req.query.resolve.toLowerCase() : '') || req.query.status === 'resolved';
         const result = resolve
           ? controller.resolve({ type })
           : controller.fire({

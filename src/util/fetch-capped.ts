@@ -22,7 +22,8 @@ export async function fetchTextCapped(url: string, options: CappedFetchOptions):
     if (!response.ok) throw new Error(`HTTP ${response.status}`);
     return await readCapped(response, options.maxBytes);
   } catch (error) {
-    throw new Error(abort.signal.aborted && abort.signal.reason instanceof Error ? abort.signal.reason.message : errorMessage(error));
+    const reason: unknown = abort.signal.aborted ? abort.signal.reason : undefined;
+    throw new Error(reason instanceof Error ? reason.message : errorMessage(error), { cause: error });
   } finally {
     options.clock.clearTimeout(timer);
     options.signal?.removeEventListener('abort', onOuterAbort);
@@ -33,7 +34,7 @@ async function readCapped(response: Response, maxBytes: number): Promise<string>
   const declared = Number(response.headers.get('content-length') ?? NaN);
   if (declared > maxBytes) throw new Error(`answer of ${declared} bytes exceeds the limit (${maxBytes})`);
   if (!response.body) return '';
-  const reader = response.body.getReader();
+  const reader: ReadableStreamDefaultReader<Uint8Array> = response.body.getReader();
   const chunks: Uint8Array[] = [];
   let total = 0;
   for (;;) {

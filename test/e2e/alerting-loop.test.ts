@@ -260,7 +260,7 @@ describeWithBinaries(['prometheus', 'prometheus-alertmanager'], 'alerting loop w
         let result: unknown[] | undefined;
         if (query.labelValues) {
           const params = new URLSearchParams({ 'match[]': query.labelValues.metric, start: String(queryTime - 300), end: String(queryTime) });
-          const body = (await (await fetch(`${promUrl}/api/v1/series?${params}`)).json()) as { status: string; error?: string; data: Record<string, string>[] };
+          const body = (await (await fetch(`${promUrl}/api/v1/series?${params.toString()}`)).json()) as { status: string; error?: string; data: Record<string, string>[] };
           if (body.status !== 'success') problems.push(`${where}: ${body.error}`);
           result = body.data?.filter((s) => s[query.labelValues!.label] !== undefined);
         } else {

@@ -21,9 +21,7 @@ function configFor(server: FakeHooksServer, extra: { max_frame_bytes?: number } 
   return testConfig({ hooks_server: { url: server.url, reconnect_initial_ms: 1000, reconnect_max_ms: 8000, ...extra } });
 }
 
-let sequence = 0;
 function event(id: number, type: string, payload: Record<string, unknown> = {}, extra: Partial<StoredEvent> = {}): StoredEvent {
-  sequence += 1;
   return {
     source_app: 'synthetic',
     session_id: 'sess-a',

@@ -39,7 +39,7 @@ export async function startBridge(
     }
     const response = await fetch(url + path, init);
     const text = await response.text();
-    let parsed: unknown = undefined;
+    let parsed: unknown;
     try {
       parsed = JSON.parse(text);
     } catch {

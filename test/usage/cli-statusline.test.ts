@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:net';
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { PassThrough, Readable } from 'node:stream';
 import type { CliIO } from '../../src/cli/command.js';
 import { COMMANDS, main } from '../../src/cli/main.js';
@@ -86,7 +86,7 @@ describe('claude-bridge statusline', () => {
   });
 
   it('gives up on a bridge that never answers after --timeout-ms', async () => {
-    const sockets: import('node:net').Socket[] = [];
+    const sockets: Socket[] = [];
     let clientHungUp!: () => void;
     const hungUp = new Promise<void>((resolve) => (clientHungUp = resolve));
     const silent: Server = createServer((socket) => {
@@ -94,7 +94,7 @@ describe('claude-bridge statusline', () => {
       socket.on('close', clientHungUp);
     }); // accepts, never answers: only the client's own timeout ends the call
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
-    const { port } = silent.address() as import('node:net').AddressInfo;
+    const { port } = silent.address() as AddressInfo;
     try {
       const result = await runStatusline(Readable.from([fixture]), ['--url', `http://127.0.0.1:${port}`, '--timeout-ms', '200']);
       expect(result).toMatchObject({ code: 0, stdout: '5h 24% | $0.01 session | bridge offline\n', stderr: '' });

@@ -78,7 +78,7 @@ export function buildUsageComponent(context: ComponentContext, options: UsageCom
         });
   return {
     name: 'usage',
-    routes: statuslineRoutes({ state, recoveryState: context.recoveryState, clock, updates: statuslineUpdates }),
+    routes: statuslineRoutes({ state, recoveryState: () => context.recoveryState(), clock, updates: statuslineUpdates }),
     health: [...health.values()],
     section: { key: 'usage_data', read: () => usageData(state.figures(), official.lastUpdateAt()) },
     signals: () => state.signals(),

@@ -30,7 +30,7 @@ export function registerUsageMetrics(registry: Registry, figures: Figures): { st
 
   gauge(usage('block_tokens'), 'Tokens in the active 5-hour block, by kind.', ['kind'], (g, f) => {
     if (!f.block) return;
-    for (const [kind, value] of Object.entries(f.block.tokens)) g.set({ kind }, value);
+    for (const [kind, value] of Object.entries(f.block.tokens) as [string, number][]) g.set({ kind }, value);
   });
   gauge(usage('block_model_tokens'), 'Input+output tokens in the active block, by model family.', ['family'], (g, f) => {
     for (const [family, use] of Object.entries(f.block?.byFamily ?? {})) g.set({ family }, use.tokens);
