@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { Registry } from 'prom-client';
 import { HookActivity } from '../../src/sources/hooks/activity.js';
 import { HookEventSink } from '../../src/sources/hooks/sink.js';
-import { HooksWebSocketClient } from '../../src/sources/hooks/websocket-client.js';
+import { HooksServerSource } from '../../src/sources/hooks/hooks-server.js';
 import { storedEventsUrl } from '../../src/sources/hooks/stream-sync.js';
 import { silentLogger } from '../../src/util/logger.js';
 import { testConfig } from '../support/config.js';
@@ -302,7 +302,7 @@ describe('reconnect backoff', () => {
     const registry = new Registry();
     const activity = new HookActivity(registry, clock, config.hooks);
     const sink = new HookEventSink(activity, { rateLimitHit: () => undefined }, clock);
-    const ws = new HooksWebSocketClient({ config: config.hooks_server, registry, clock, logger: silentLogger, activity, sink, random });
+    const ws = new HooksServerSource({ config: config.hooks_server, registry, clock, logger: silentLogger, activity, sink, random });
     return { ws, clock, registry };
   }
 

@@ -2,7 +2,7 @@ import type { ComponentFactory } from '../../component.js';
 import { HookActivity } from './activity.js';
 import { hookRoutes } from './routes.js';
 import { HookEventSink } from './sink.js';
-import { HooksWebSocketClient } from './websocket-client.js';
+import { HooksServerSource } from './hooks-server.js';
 
 /**
  * Hook events: the hooks server's WebSocket (when enabled), HTTP ingestion, the inputs of
@@ -12,7 +12,7 @@ export const hooksComponent: ComponentFactory = ({ config, registry, clock, logg
   const log = logger.child({ component: 'hooks' });
   const activity = new HookActivity(registry, clock, config.hooks);
   const sink = new HookEventSink(activity, report, clock);
-  const websocket = new HooksWebSocketClient({
+  const websocket = new HooksServerSource({
     config: config.hooks_server,
     registry,
     clock,

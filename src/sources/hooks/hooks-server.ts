@@ -11,7 +11,7 @@ import { StreamSync } from './stream-sync.js';
 
 export const HOOKS_SERVER_SOURCE = 'hooks_server';
 
-export interface HooksWebSocketOptions {
+export interface HooksServerOptions {
   config: BridgeConfig['hooks_server'];
   registry: Registry;
   clock: Clock;
@@ -27,13 +27,13 @@ export interface HooksWebSocketOptions {
  * The hooks server as a source: a StreamConnection (the socket and its reconnects) feeding a
  * StreamSync (the replay, gap fill and de-duplication protocol), reported as `hooks_server`.
  */
-export class HooksWebSocketClient {
+export class HooksServerSource {
   /** Reads the details fresh at each /health request. */
   readonly health: HealthReporter;
   private readonly connection: StreamConnection;
   private readonly sync: StreamSync;
 
-  constructor(options: HooksWebSocketOptions) {
+  constructor(options: HooksServerOptions) {
     const { config, registry, clock, logger } = options;
     const sourceHealth = new SourceHealth(HOOKS_SERVER_SOURCE, registry, clock, config.enabled);
     const details = () => ({ ...this.connection.details(), ...this.sync.details() });
