@@ -80,9 +80,10 @@ describe('HTTP API contract', () => {
     await api.post('/alerts/cost_threshold');
     expect((await api.get('/recovery/status')).body.state).toBe('degraded');
     expect((await api.post('/alerts/cost_threshold?resolve=1')).body).toMatchObject({ status: 'resolved', recovery: { state: 'normal' } });
-    await api.post('/alerts/time_limit', { resets_at: '2099-01-01T00:00:00Z' });
+    const resetsAt = new Date(api.bridge.controller.snapshot().now + 3_600_000).toISOString();
+    await api.post('/alerts/time_limit', { resets_at: resetsAt });
     const paused = (await api.get('/recovery/status')).body;
-    expect(paused).toMatchObject({ state: 'paused', paused_until: '2099-01-01T00:00:00.000Z' });
+    expect(paused).toMatchObject({ state: 'paused', paused_until: resetsAt });
     expect((await api.post('/recovery/resume')).body).toMatchObject({ resumed: true, recovery: { state: 'normal', active_alerts: [] } });
   });
 
