@@ -128,4 +128,6 @@ export interface RouteContext {
   json: RequestHandler;
   /** Body parser with the large limit, for event ingestion. */
   largeJson: RequestHandler;
+  /** Body parser for Claude Code's hook inputs (server.hooks_body_limit). */
+  hooksJson: RequestHandler;
 }

@@ -8,10 +8,19 @@ import { LOG_LEVELS } from '../util/logger.js';
 const ratio = z.number().min(0).max(1);
 const positive = z.number().positive();
 const seconds = z.number().min(0);
+const HOUR_S = 3600;
+const DAY_S = 24 * HOUR_S;
+/** A duration in seconds up to `max`: a larger one (1e300, say) would overflow the timers and times built from it. */
+const upTo = (max: number, base = positive) => base.max(max, `at most ${max} seconds`);
 
 export const RECOVERY_ACTIONS = ['exponential_backoff', 'session_pause', 'graceful_degradation', 'notify'] as const;
 export type RecoveryAction = (typeof RECOVERY_ACTIONS)[number];
 const action = z.enum(RECOVERY_ACTIONS);
+
+const hostName = z
+  .string()
+  .regex(/^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$/, 'a host name such as "bridge" (no port, no scheme)')
+  .transform((s) => s.toLowerCase());
 
 const serverSchema = z
   .strictObject({
@@ -22,6 +31,19 @@ const serverSchema = z
     body_limit: z.string().regex(/^\d+(b|kb|mb)$/i, 'a size such as "1mb"').default('1mb'),
     /** Body limit for event ingestion: Stop events can carry whole transcripts. */
     events_body_limit: z.string().regex(/^\d+(b|kb|mb)$/i, 'a size such as "32mb"').default('32mb'),
+    /** Body limit for Claude Code's HTTP hooks: a PreToolUse input carries a whole file being written. */
+    hooks_body_limit: z.string().regex(/^\d+(b|kb|mb)$/i, 'a size such as "8mb"').default('8mb'),
+    /**
+     * Host names (besides loopback names and IP addresses) the bridge answers to, e.g. `bridge`
+     * in the compose network. Any other Host header is refused: a DNS-rebinding page cannot talk
+     * to the bridge through a name of its own.
+     */
+    allowed_hosts: z.array(hostName).default([]),
+    /**
+     * Browser origins allowed to make requests, e.g. a dashboard on another port. Pages the
+     * bridge serves itself are always allowed; any other page in the user's browser is refused.
+     */
+    allowed_origins: z.array(z.url({ protocol: /^https?$/, error: 'an origin such as "http://localhost:3000"' })).default([]),
   })
   .prefault({});
 
@@ -42,7 +64,13 @@ const stateSchema = z
 const authSchema = z
   .strictObject({
     /** When set, mutating endpoints require `Authorization: Bearer <token>`. */
-    token: z.string().min(16, 'at least 16 characters').nullable().default(null),
+    token: z
+      .string()
+      .min(16, 'at least 16 characters')
+      .max(4096, 'at most 4096 characters')
+      .regex(/^\S+$/, 'no spaces or other white space (a token with them could never be sent in a header)')
+      .nullable()
+      .default(null),
   })
   .prefault({});
 
@@ -64,12 +92,14 @@ const hooksSchema = z
     /** Longest a backoff hold may last per hook event, below Claude Code's hook timeouts. */
     max_hold_ms: z
       .strictObject({
-        PreToolUse: z.number().int().min(0).default(50_000),
-        UserPromptSubmit: z.number().int().min(0).default(25_000),
+        PreToolUse: z.number().int().min(0).max(590_000, 'below Claude Code\'s 600 s hook timeout').default(50_000),
+        UserPromptSubmit: z.number().int().min(0).max(29_000, 'below Claude Code\'s 30 s prompt hook timeout').default(25_000),
       })
       .prefault({}),
+    /** Hook requests held at once; past this a hook is answered at once (and counted) instead of held. */
+    max_held_requests: z.number().int().min(1).max(100_000).default(256),
     /** A session without events for this long no longer counts as active. */
-    session_ttl_s: positive.default(3600),
+    session_ttl_s: upTo(7 * DAY_S).default(3600),
     /** Distinct tool label values before the rest are counted as `other`. */
     max_tool_labels: z.number().int().min(1).default(50),
     /** Distinct source_app label values before the rest are counted as `other`. */
@@ -82,8 +112,8 @@ const hooksSchema = z
 const usageSchema = z
   .strictObject({
     source: z.enum(['auto', 'claude-monitor', 'ccusage', 'none']).default('auto'),
-    poll_interval_s: positive.default(30),
-    timeout_s: positive.default(20),
+    poll_interval_s: upTo(DAY_S).default(30),
+    timeout_s: upTo(HOUR_S).default(20),
     max_output_bytes: z.number().int().min(1024).default(64 * 1024 * 1024),
     plan: z.enum(['pro', 'max5', 'max20', 'custom']).default('max5'),
     /** Token limit of a 5-hour block: `plan`, `p90`, or a number of tokens. */
@@ -92,7 +122,7 @@ const usageSchema = z
     /** Folder that contains `projects/`; null uses CLAUDE_CONFIG_DIR or ~/.claude. */
     claude_config_dir: z.string().min(1).nullable().default(null),
     /** How long official status line figures override local estimates. */
-    statusline_ttl_s: positive.default(300),
+    statusline_ttl_s: upTo(DAY_S).default(300),
     /** Which cost the cost alert compares: the active 5-hour block or the calendar day. */
     cost_scope: z.enum(['block', 'day']).default('day'),
   })
@@ -101,16 +131,16 @@ const usageSchema = z
 const alertsSchema = z
   .strictObject({
     token_threshold: ratio.default(0.8),
-    time_threshold: positive.default(4.5),
-    cost_threshold: positive.default(50.0),
+    time_threshold: positive.max(24, 'at most 24 (hours)').default(4.5),
+    cost_threshold: positive.max(1_000_000, 'at most 1000000 (USD)').default(50.0),
     rate_limit_threshold: ratio.default(0.9),
     /** How long a condition must hold before its alert fires. */
     for_seconds: z
       .strictObject({
-        rate_limit: seconds.default(30),
-        time_limit: seconds.default(60),
-        token_threshold: seconds.default(60),
-        cost_threshold: seconds.default(60),
+        rate_limit: upTo(DAY_S, seconds).default(30),
+        time_limit: upTo(DAY_S, seconds).default(60),
+        token_threshold: upTo(DAY_S, seconds).default(60),
+        cost_threshold: upTo(DAY_S, seconds).default(60),
       })
       .prefault({}),
   })
@@ -120,7 +150,7 @@ const alertingSchema = z
   .strictObject({
     /** embedded: the in-process evaluator; alertmanager: only webhook notices; both. */
     mode: z.enum(['embedded', 'alertmanager', 'both']).default('embedded'),
-    evaluation_interval_s: positive.default(15),
+    evaluation_interval_s: upTo(HOUR_S).default(15),
   })
   .prefault({});
 
@@ -133,14 +163,14 @@ const recoverySchema = z
     auto_recovery: z.boolean().default(true),
     backoff: z
       .strictObject({
-        base_s: positive.default(1),
-        cap_s: positive.default(32),
+        base_s: upTo(HOUR_S).default(1),
+        cap_s: upTo(DAY_S).default(32),
         /** 0 = none; 0.2 shortens each delay by up to 20 %. */
         jitter: ratio.default(0),
         /** Quiet time after the alert resolves before the attempt count starts over. */
-        reset_after_s: seconds.default(300),
+        reset_after_s: upTo(DAY_S, seconds).default(300),
         /** How long a one-shot signal (a StopFailure rate_limit) keeps backoff active. */
-        signal_ttl_s: positive.default(120),
+        signal_ttl_s: upTo(DAY_S).default(120),
       })
       .prefault({}),
     pause: z
