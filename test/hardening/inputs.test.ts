@@ -2,6 +2,7 @@ import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createUsageComponent } from '../../src/sources/usage/index.js';
+import { nextDayAt } from '../../src/recovery/backoff.js';
 import { RecoveryController } from '../../src/recovery/controller.js';
 import { FileStateStore, MemoryStateStore, STATE_FILE, type PersistedState } from '../../src/recovery/store.js';
 import { silentLogger } from '../../src/util/logger.js';
@@ -49,7 +50,8 @@ describe('times from any input are checked (issue 10, points 1 and 2)', () => {
     expect((await api.get('/metrics')).status).toBe(200);
     expect((await api.get('/prometheus')).status).toBe(200);
     expect((await api.post('/alerts/time_limit', {})).status).toBe(200); // resumes at the fallback hour instead
-    expect((await api.get('/recovery/status')).body.paused_until).toBe('2026-11-26T09:00:00.000Z');
+    // 09:00 tomorrow in the bridge's zone (recovery.pause.fallback_resume_hour), whatever the zone is
+    expect((await api.get('/recovery/status')).body.paused_until).toBe(new Date(nextDayAt(NOW, 9)).toISOString());
   });
 });
 
