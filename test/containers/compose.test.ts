@@ -42,7 +42,7 @@ function describeSafely(image: string): string {
   try {
     return describeImage(image);
   } catch {
-    return 'missing';
+    return 'not inspected';
   }
 }
 

@@ -190,11 +190,11 @@ describeWithContainerEngine([BASE_IMAGE], `the bridge image (built on ${BASE_IMA
   }, 60_000);
 });
 
-/** The base image's description for the suite title; the suite itself reports a missing image. */
+/** The base image's description for the suite title; the suite itself reports what is missing. */
 function safeDescribe(image: string): string {
   try {
     return describeImage(image);
   } catch {
-    return 'missing';
+    return 'not inspected';
   }
 }
