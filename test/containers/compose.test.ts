@@ -28,7 +28,7 @@ import { describeWithContainerEngine, readRepoFile, repoPath } from '../support/
 import { readFixture, readJsonFixture } from '../support/fixtures.js';
 import { waitFor } from '../support/processes.js';
 import { seriesValue } from '../usage/support/usage.js';
-import { BRIDGE_IMAGE, buildBridgeImage, composeImage, describeImage, dockerBridgeAddress, dockerfileNodeImage } from './support/engine.js';
+import { BRIDGE_IMAGE, buildBridgeImage, composeImage, describeImage, dockerBridgeAddress, dockerfileNodeImage, requestJson } from './support/engine.js';
 
 const PROMETHEUS_IMAGE = composeImage('prometheus');
 const ALERTMANAGER_IMAGE = composeImage('alertmanager');
@@ -65,18 +65,6 @@ function statusLine(fiveHourPercent: number): Record<string, unknown> {
       seven_day: { used_percentage: Math.min(fiveHourPercent, 40), resets_at: resetsAt + 86_400 },
     },
   };
-}
-
-async function request(url: string, init: RequestInit = {}): Promise<{ status: number; body: any; text: string }> {
-  const response = await fetch(url, init);
-  const text = await response.text();
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    body = undefined;
-  }
-  return { status: response.status, body, text };
 }
 
 /**
@@ -214,8 +202,8 @@ describeWithContainerEngine(
     });
 
     it('the stand-ins run the versions their labels name', async () => {
-      const prometheus = await request(`${PUBLISHED.prometheus}/api/v1/status/buildinfo`);
-      const alertmanager = await request(`${PUBLISHED.alertmanager}/api/v2/status`);
+      const prometheus = await requestJson(`${PUBLISHED.prometheus}/api/v1/status/buildinfo`);
+      const alertmanager = await requestJson(`${PUBLISHED.alertmanager}/api/v2/status`);
       const versions = { prometheus: prometheus.body.data.version as string, alertmanager: alertmanager.body.versionInfo.version as string };
       console.log(`running: Prometheus ${versions.prometheus} as ${PROMETHEUS_IMAGE}, Alertmanager ${versions.alertmanager} as ${ALERTMANAGER_IMAGE}`);
       for (const [name, image] of [['prometheus', PROMETHEUS_IMAGE], ['alertmanager', ALERTMANAGER_IMAGE]] as const) {
@@ -229,7 +217,7 @@ describeWithContainerEngine(
       const target = await waitFor(
         'the claude-bridge scrape target up',
         async () => {
-          const body = (await request(`${PUBLISHED.prometheus}/api/v1/targets`)).body;
+          const body = (await requestJson(`${PUBLISHED.prometheus}/api/v1/targets`)).body;
           return body.data.activeTargets.find((t: { labels: { job: string }; health: string }) => t.labels.job === 'claude-bridge' && t.health === 'up');
         },
         { timeoutMs: 30_000, diagnostics },
@@ -238,14 +226,14 @@ describeWithContainerEngine(
       const events = await waitFor(
         'the recorded hook events counted by the bridge',
         async () => {
-          const text = (await request(`${PUBLISHED.bridge}/prometheus`)).text;
+          const text = (await requestJson(`${PUBLISHED.bridge}/prometheus`)).text;
           const count = seriesValue(text, 'claude_bridge_hook_events_total{event="PreToolUse",source_app="cc-hook-multi-agent-obvs"}');
           return count !== undefined && count > 0 ? text : undefined;
         },
         { timeoutMs: 30_000, diagnostics },
       );
       expect(events).toMatch(/claude_bridge_hook_events_total\{event="SessionStart"/);
-      expect((await request(`${PUBLISHED.bridge}/health`)).body.websocket).toBe('connected');
+      expect((await requestJson(`${PUBLISHED.bridge}/health`)).body.websocket).toBe('connected');
       // It came from the compose network, not from the host.
       expect(hooks.clients.length).toBeGreaterThan(0);
       expect(hooks.clients.every((client) => client !== '127.0.0.1' && client !== dockerBridgeAddress())).toBe(true);
@@ -253,12 +241,12 @@ describeWithContainerEngine(
 
     it('status line 95 % → Prometheus → Alertmanager → webhook → backoff → held PreToolUse → resolved → normal', async () => {
       const t0 = Date.now();
-      const high = await request(`${PUBLISHED.bridge}/statusline`, { method: 'POST', headers: AUTH, body: JSON.stringify(statusLine(95)) });
+      const high = await requestJson(`${PUBLISHED.bridge}/statusline`, { method: 'POST', headers: AUTH, body: JSON.stringify(statusLine(95)) });
       expect(high.status).toBe(200);
       const firing = await waitFor(
         `${RATE_LIMIT.alertname} firing in Prometheus`,
         async () => {
-          const body = (await request(`${PUBLISHED.prometheus}/api/v1/alerts`)).body;
+          const body = (await requestJson(`${PUBLISHED.prometheus}/api/v1/alerts`)).body;
           return body.data.alerts.find((a: { labels: Record<string, string>; state: string }) => a.labels.alertname === RATE_LIMIT.alertname && a.state === 'firing');
         },
         { timeoutMs: 30_000, diagnostics },
@@ -267,7 +255,7 @@ describeWithContainerEngine(
       const routed = await waitFor(
         'the alert in Alertmanager',
         async () => {
-          const alerts = (await request(`${PUBLISHED.alertmanager}/api/v2/alerts`)).body as { labels: Record<string, string>; receivers: { name: string }[] }[];
+          const alerts = (await requestJson(`${PUBLISHED.alertmanager}/api/v2/alerts`)).body as { labels: Record<string, string>; receivers: { name: string }[] }[];
           return alerts.find((a) => a.labels.alertname === RATE_LIMIT.alertname);
         },
         { timeoutMs: 15_000, diagnostics },
@@ -276,7 +264,7 @@ describeWithContainerEngine(
       const backoff = await waitFor(
         'the webhook (with the bearer token) to put the bridge in backoff',
         async () => {
-          const status = (await request(`${PUBLISHED.bridge}/recovery/status`)).body;
+          const status = (await requestJson(`${PUBLISHED.bridge}/recovery/status`)).body;
           return status.state === 'backoff' ? status : undefined;
         },
         { timeoutMs: 30_000, diagnostics },
@@ -287,19 +275,19 @@ describeWithContainerEngine(
       const preToolUse = readFixture('claude-code', 'http-hook-inputs', 'PreToolUse.json');
       const holdMs = backoff.backoff.delay_ms as number;
       const sent = Date.now();
-      const held = await request(`${PUBLISHED.bridge}/hooks/PreToolUse`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: preToolUse });
+      const held = await requestJson(`${PUBLISHED.bridge}/hooks/PreToolUse`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: preToolUse });
       const heldMs = Date.now() - sent;
       expect(held.status).toBe(200);
       expect(holdMs).toBeGreaterThanOrEqual(1000);
       expect(heldMs).toBeGreaterThanOrEqual(holdMs - 50);
 
       const t1 = Date.now();
-      const low = await request(`${PUBLISHED.bridge}/statusline`, { method: 'POST', headers: AUTH, body: JSON.stringify(statusLine(10)) });
+      const low = await requestJson(`${PUBLISHED.bridge}/statusline`, { method: 'POST', headers: AUTH, body: JSON.stringify(statusLine(10)) });
       expect(low.status).toBe(200);
       const normal = await waitFor(
         'the resolved notice to return the bridge to normal',
         async () => {
-          const status = (await request(`${PUBLISHED.bridge}/recovery/status`)).body;
+          const status = (await requestJson(`${PUBLISHED.bridge}/recovery/status`)).body;
           return status.state === 'normal' ? status : undefined;
         },
         { timeoutMs: 30_000, diagnostics },

@@ -14,7 +14,7 @@ import { parseCcusageBlocks } from '../../src/sources/usage/ccusage-json.js';
 import { describeWithContainerEngine } from '../support/binaries.js';
 import { readJsonFixture } from '../support/fixtures.js';
 import { claudeConfigCopy, seriesValue, shiftToNow } from '../usage/support/usage.js';
-import { buildBridgeImage, describeImage, docker, dockerfileNodeImage, dockerOk, inspect, type BuildResult } from './support/engine.js';
+import { buildBridgeImage, describeImage, docker, dockerfileNodeImage, dockerOk, inspect, requestJson, type BuildResult, type JsonResponse } from './support/engine.js';
 
 const BASE_IMAGE = dockerfileNodeImage();
 const STATE_VOLUME_MOUNT = '/var/lib/claude-bridge';
@@ -35,16 +35,8 @@ function openToAll(dir: string): void {
   }
 }
 
-async function getJson(container: StartedTestContainer, route: string): Promise<{ status: number; body: any; text: string }> {
-  const response = await fetch(`http://${container.getHost()}:${container.getMappedPort(8080)}${route}`);
-  const text = await response.text();
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    body = undefined;
-  }
-  return { status: response.status, body, text };
+function getJson(container: StartedTestContainer, route: string): Promise<JsonResponse> {
+  return requestJson(`http://${container.getHost()}:${container.getMappedPort(8080)}${route}`);
 }
 
 /** Polls until `probe` returns a value; the error names what was awaited and the container's log. */

@@ -4,7 +4,6 @@
  * image build, and the docker CLI.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { networkInterfaces } from 'node:os';
 import { parse } from 'yaml';
 import { readRepoFile, REPO_ROOT } from '../../support/binaries.js';
 
@@ -101,14 +100,32 @@ export async function buildBridgeImage(): Promise<BuildResult> {
 
 /** The host's address on the default docker bridge: what host.docker.internal (host-gateway) resolves to. */
 export function dockerBridgeAddress(): string {
-  const network = inspect('network', 'bridge') as {
-    IPAM: { Config: { Gateway?: string }[] };
-    Options: Record<string, string>;
-  };
+  const network = inspect('network', 'bridge') as { IPAM: { Config: { Gateway?: string }[] }; Options: Record<string, string> };
   const gateway = network.IPAM.Config.find((c) => c.Gateway)?.Gateway;
   if (gateway) return gateway;
+  // Node lists only interfaces that are up and running; a bridge without containers has no carrier.
   const name = network.Options['com.docker.network.bridge.name'] ?? 'docker0';
-  const address = networkInterfaces()[name]?.find((a) => a.family === 'IPv4')?.address;
-  if (!address) throw new Error(`no IPv4 address on ${name}, the docker bridge`);
+  const shown = spawnSync('ip', ['-4', '-o', 'addr', 'show', 'dev', name], { encoding: 'utf8' });
+  const address = /\binet (\d+\.\d+\.\d+\.\d+)\//.exec(shown.stdout ?? '')?.[1];
+  if (!address) throw new Error(`no IPv4 address on ${name}, the docker bridge (ip: ${shown.error?.message ?? shown.stderr})`);
   return address;
+}
+
+export interface JsonResponse {
+  status: number;
+  /** The parsed body; undefined when it is not JSON. */
+  body: any;
+  text: string;
+}
+
+export async function requestJson(url: string, init: RequestInit = {}): Promise<JsonResponse> {
+  const response = await fetch(url, init);
+  const text = await response.text();
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    body = undefined;
+  }
+  return { status: response.status, body, text };
 }
