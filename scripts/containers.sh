@@ -124,6 +124,10 @@ stop_engine() {
     sleep 0.1
   done
   rm -f "$PIDFILE"
+  # dockerd leaves its namespace mounts under its exec root (netns/default); nothing else is there.
+  local mounts
+  mounts=$(awk -v root="$EXEC_ROOT/" 'index($2, root) == 1 { print $2 }' /proc/mounts | sort -r)
+  [ -z "$mounts" ] || echo "$mounts" | xargs umount
   say "engine: stopped"
 }
 
