@@ -85,7 +85,10 @@ export function containerEngineProblem(images: string[]): string | null {
 
 function findContainerEngineProblem(images: string[]): string | null {
   const tools = ['docker', 'docker-compose'].filter((name) => findBinary(name) === null);
-  if (tools.length > 0) return `${tools.join(', ')} not installed (apt-get install docker.io docker-compose debootstrap)`;
+  if (tools.length > 0) {
+    const packages = [...new Set([...tools.map((t) => PACKAGES[t] ?? t), PACKAGES.dockerd!, PACKAGES.debootstrap!])];
+    return `${tools.join(', ')} not installed (apt-get install ${packages.join(' ')})`;
+  }
   const engine = spawnSync('docker', ['version', '--format', '{{.Server.Version}}'], { encoding: 'utf8', timeout: 15_000 });
   if (engine.status !== 0) return 'no container engine answers';
   const missing = images.filter((image) => spawnSync('docker', ['image', 'inspect', image], { timeout: 15_000 }).status !== 0);
