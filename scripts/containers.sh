@@ -3,6 +3,7 @@
 # this machine's own packages: no image registry is needed.
 #
 #   sudo bash scripts/containers.sh up       start an engine if none answers, make missing images
+#   bash scripts/containers.sh build         build the bridge image as the container suites do
 #   sudo bash scripts/containers.sh down     stop the engine this script started (nothing else)
 #   bash scripts/containers.sh status        what is there
 #
@@ -352,6 +353,21 @@ make_images() {
   done
 }
 
+# The repository's Dockerfile, tagged as docker-compose.yml names the bridge image: the same
+# command as test/containers/support/engine.ts, so that a build made here ahead of the suites
+# (.ci/run does, in the background) is their layer cache. The legacy builder: BuildKit would
+# fetch its frontend from a registry. Host networking: npm install must reach the registry.
+build_bridge() {
+  local tag started=$SECONDS log=$ENGINE_DIR/build-bridge.log
+  tag=$(compose_image bridge)
+  mkdir -p "$ENGINE_DIR"
+  if ! docker build --network host -t "$tag" "$REPO" >"$log" 2>&1; then
+    tail -n 30 "$log" >&2
+    die "building $tag failed; its log: $log"
+  fi
+  say "image: $tag built from the Dockerfile in $((SECONDS - started)) s, $(docker image inspect --format '{{.Size}}' "$tag" | awk '{ printf "%d MB", $1 / 1e6 }')"
+}
+
 status() {
   if ! engine_answers; then
     say "engine: not running (start it: sudo bash scripts/containers.sh up)"
@@ -377,7 +393,8 @@ up)
   start_engine
   make_images
   ;;
+build) build_bridge ;;
 down) stop_engine ;;
 status) status ;;
-*) die "usage: scripts/containers.sh [up|down|status]" ;;
+*) die "usage: scripts/containers.sh [up|build|down|status]" ;;
 esac
