@@ -21,6 +21,9 @@ const PACKAGES: Record<string, string> = {
   'prometheus-alertmanager': 'prometheus-alertmanager',
   amtool: 'prometheus-alertmanager',
   'docker-compose': 'docker-compose',
+  docker: 'docker.io',
+  dockerd: 'docker.io',
+  debootstrap: 'debootstrap',
 };
 
 export function findBinary(name: string): string | null {
@@ -65,6 +68,42 @@ export function itWithBinaries(names: string[], title: string, body: () => Promi
   const missing = missingBinaries(names);
   if (missing.length === 0) it(title, body, timeoutMs);
   else it.skip(skippedTitle(title, missing), body, timeoutMs);
+}
+
+/** How to get a container engine with the images the container suites run (scripts/containers.sh). */
+export const CONTAINERS_SCRIPT = 'sudo bash scripts/containers.sh up';
+
+/**
+ * What keeps the container suites from running: a missing tool, an engine that does not answer,
+ * or a missing image; null when nothing does. In CI (CI set) any of these is an error.
+ */
+export function containerEngineProblem(images: string[]): string | null {
+  const problem = findContainerEngineProblem(images);
+  if (problem && process.env.CI) throw new Error(`container suites cannot run in CI: ${problem} (.ci/run runs ${CONTAINERS_SCRIPT})`);
+  return problem;
+}
+
+function findContainerEngineProblem(images: string[]): string | null {
+  const tools = ['docker', 'docker-compose'].filter((name) => findBinary(name) === null);
+  if (tools.length > 0) {
+    const packages = [...new Set([...tools.map((t) => PACKAGES[t] ?? t), PACKAGES.dockerd!, PACKAGES.debootstrap!])];
+    return `${tools.join(', ')} not installed (apt-get install ${packages.join(' ')})`;
+  }
+  const engine = spawnSync('docker', ['version', '--format', '{{.Server.Version}}'], { encoding: 'utf8', timeout: 15_000 });
+  if (engine.status !== 0) return 'no container engine answers';
+  const missing = images.filter((image) => spawnSync('docker', ['image', 'inspect', image], { timeout: 15_000 }).status !== 0);
+  return missing.length > 0 ? `image${missing.length > 1 ? 's' : ''} ${missing.join(', ')} missing` : null;
+}
+
+/**
+ * `describe` that runs with a container engine and the given images, skips without them locally
+ * (naming the command that provides them; test/support/skip-reporter.cjs repeats it at the end of
+ * `npm test`) and fails without them in CI.
+ */
+export function describeWithContainerEngine(images: string[], title: string, body: () => void): void {
+  const problem = containerEngineProblem(images);
+  if (problem === null) describe(title, body);
+  else describe.skip(`${title} [skipped: ${problem}; run: ${CONTAINERS_SCRIPT}]`, body);
 }
 
 export interface RunResult {
