@@ -45,6 +45,8 @@ function duration(ms: number): string {
 }
 
 const time = (isoTime: string | null) => (isoTime ? new Date(isoTime).toLocaleTimeString() : '–');
+/** A time within the day ahead as a time; further ahead with its date. */
+const when = (isoTime: string) => (Date.parse(isoTime) - Date.now() < 20 * 3600_000 ? time(isoTime) : new Date(isoTime).toLocaleString([], { weekday: 'short', hour: '2-digit', minute: '2-digit' }));
 const usd = (n: number | null | undefined) => (n === null || n === undefined ? '–' : `$${n.toFixed(2)}`);
 const count = (n: number | null | undefined) => (n === null || n === undefined ? '–' : n.toLocaleString());
 const percent = (r: number) => `${Math.round(r * 100)}%`;
@@ -105,7 +107,7 @@ function renderUsage(summary: Summary): void {
   const windows = usage?.rate_limits ?? {};
   for (const [name, label] of [['five_hour', '5-hour window'], ['seven_day', 'Weekly']] as const) {
     const w = windows[name];
-    bars.push(w ? bar(label, w.used_ratio, w.resets_at ? `· resets ${time(w.resets_at)}` : '', w.source) : bar(label, null, 'not known yet', 'none'));
+    bars.push(w ? bar(label, w.used_ratio, w.resets_at ? `· resets ${when(w.resets_at)}` : '', w.source) : bar(label, null, 'not known yet', 'none'));
   }
   const block = usage?.block ?? null;
   bars.push(

@@ -21,6 +21,7 @@ const PACKAGES: Record<string, string> = {
   'prometheus-alertmanager': 'prometheus-alertmanager',
   amtool: 'prometheus-alertmanager',
   'docker-compose': 'docker-compose',
+  chromium: 'chromium',
 };
 
 export function findBinary(name: string): string | null {
