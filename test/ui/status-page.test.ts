@@ -11,6 +11,8 @@ import { testConfig } from '../support/config.js';
 
 const TOKEN = 'status-page-token-0123456789';
 const auth = { authorization: `Bearer ${TOKEN}` };
+/** Jest's backstop for a hung browser on a loaded machine, not a speed requirement. */
+const BROWSER_BACKSTOP_MS = 180_000;
 
 /** Text of an element once it matches (playwright polls; no fixed sleep, no upper limit of ours: jest's is the backstop). */
 async function textWhen(page: Page, selector: string, pattern: RegExp): Promise<string> {
@@ -32,13 +34,11 @@ describeWithBinaries(['chromium'], 'the status page in a real browser (chromium)
     });
     browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: ['--no-sandbox'] });
     page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
-  });
+  }, BROWSER_BACKSTOP_MS);
   afterAll(async () => {
     await browser?.close();
     await api?.stop();
   });
-
-  jest.setTimeout(180_000); // a backstop for a hung browser on a loaded machine, not a speed requirement
 
   it('shows normal → backoff → paused → resumed live, without a reload, and the resume button asks for the token', async () => {
     const statusline = JSON.parse(readRepoFile('test/fixtures/claude-code/statusline-input.json')) as Record<string, any>;
@@ -99,7 +99,7 @@ describeWithBinaries(['chromium'], 'the status page in a real browser (chromium)
     expect((await api.get('/recovery/status')).body.state).toBe('normal');
     expect(await page.evaluate(() => (window as unknown as { marker?: string }).marker)).toBe('not reloaded');
     await page.screenshot({ path: path.join(shots, '4-resumed.png'), fullPage: true });
-  });
+  }, BROWSER_BACKSTOP_MS);
 
   it('fits a narrow window: nothing wider than the screen but the sessions table, which scrolls in its card', async () => {
     const narrow = await browser.newPage({ viewport: { width: 380, height: 800 } });
@@ -112,7 +112,7 @@ describeWithBinaries(['chromium'], 'the status page in a real browser (chromium)
     } finally {
       await narrow.close();
     }
-  });
+  }, BROWSER_BACKSTOP_MS);
 
   it('is one self-contained page of a few tens of KB that loads nothing else (no CDN)', async () => {
     const requests: string[] = [];
@@ -127,7 +127,7 @@ describeWithBinaries(['chromium'], 'the status page in a real browser (chromium)
     } finally {
       await fresh.close();
     }
-  });
+  }, BROWSER_BACKSTOP_MS);
 });
 
 describe('GET / for API clients and browsers', () => {
