@@ -11,6 +11,8 @@ import { alertmanagerRoutes } from './http/routes-alertmanager.js';
 import { hookDecisionRoutes } from './http/routes-hooks.js';
 import { recoveryRoutes } from './http/routes-recovery.js';
 import { statusRoutes } from './http/routes-core.js';
+import { eventsStreamRoutes } from './http/routes-events-stream.js';
+import { statusPageHandler, statusPageRoutes, type StatusDeps } from './http/routes-status-page.js';
 import { createRegistry } from './metrics/registry.js';
 import { RecoveryController } from './recovery/controller.js';
 import { registerRecoveryMetrics } from './recovery/metrics.js';
@@ -86,7 +88,10 @@ export class Bridge {
 
   createApp() {
     const { config } = this.options;
+    const status: StatusDeps = { config, health: this.health, controller: this.controller, sections: this.components.flatMap((c) => (c.section ? [c.section] : [])) };
     const modules: RouteModule[] = [
+      statusPageRoutes(status),
+      eventsStreamRoutes({ ...status, clock: this.clock, logger: this.logger.child({ component: 'http' }) }),
       statusRoutes({
         health: this.health,
         controller: this.controller,
@@ -99,7 +104,7 @@ export class Bridge {
       // After the components: the hooks source records a hook's input before it is answered.
       this.decisions,
     ];
-    return createHttpApp(config, this.logger.child({ component: 'http' }), modules);
+    return createHttpApp(config, this.logger.child({ component: 'http' }), modules, statusPageHandler());
   }
 
   /** Restores state, starts components and the evaluator, then listens. Returns the bound address. */

@@ -29,6 +29,11 @@ export const COMMANDS: CommandEntry[] = [
     load: async () => (await import('./statusline.js')).statuslineCommand,
   },
   {
+    name: 'status',
+    summary: 'The bridge at a glance: recovery state, alerts, usage, sessions, sources (exit 0 normal, 1 down, 2 paused/backoff).',
+    load: async () => (await import('./status.js')).statusCommand,
+  },
+  {
     name: 'install-hooks',
     summary: "Add the bridge's HTTP hooks to Claude Code's settings.json (keeps every existing hook).",
     load: async () => (await import('./install-hooks.js')).installHooksCommand,

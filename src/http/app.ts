@@ -37,7 +37,8 @@ export function depthOf(value: unknown): number {
   return deepest;
 }
 
-export function createHttpApp(config: BridgeConfig, logger: Logger, modules: RouteModule[]): Express {
+/** `statusPage` answers `GET /` for browsers (HTML); API clients get the JSON listing. */
+export function createHttpApp(config: BridgeConfig, logger: Logger, modules: RouteModule[], statusPage?: RequestHandler): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -51,6 +52,7 @@ export function createHttpApp(config: BridgeConfig, logger: Logger, modules: Rou
   };
   app.use(requestGuard(config.server));
   const endpoints = modules.flatMap((m) => m.endpoints);
+  if (statusPage) app.get('/', statusPage);
   app.get('/', (_req, res) => {
     res.json({
       name: 'claude-monitoring-bridge',

@@ -51,7 +51,7 @@ describe('HTTP API contract', () => {
     const served = await startBridge({ config: testConfig({ usage: { source: 'none' }, hooks_server: { enabled: false } }), components: defaultComponents() });
     try {
       const full = (await served.get('/metrics')).body;
-      expect(Object.keys(full).sort()).toEqual(['active_alerts', 'hooks_data', 'recovery_state', 'timestamp', 'usage_data']);
+      expect(Object.keys(full).sort()).toEqual(['active_alerts', 'hooks_data', 'recovery_state', 'sessions_data', 'timestamp', 'usage_data']);
     } finally {
       await served.stop();
     }

@@ -24,6 +24,7 @@ const PACKAGES: Record<string, string> = {
   docker: 'docker.io',
   dockerd: 'docker.io',
   debootstrap: 'debootstrap',
+  chromium: 'chromium',
 };
 
 export function findBinary(name: string): string | null {
