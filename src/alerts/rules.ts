@@ -63,7 +63,7 @@ export function buildDeveloperRuleGroups(
   const restricted = definitions.map((d) => ({ ...d, valueExpr: (c: BridgeConfig) => restrictToDeveloper(d.valueExpr(c), developer) }));
   return buildRuleGroups(config, restricted).map((group) => ({
     name: `${group.name}-${developer}`,
-    rules: group.rules.map((rule) => ('record' in rule ? { ...rule, labels: { ...rule.labels, [DEVELOPER_LABEL]: developer } } : rule)),
+    rules: group.rules.map((rule) => ({ ...rule, labels: { ...rule.labels, [DEVELOPER_LABEL]: developer } })),
   }));
 }
 
