@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { buildDeveloperRuleGroups } from '../alerts/rules.js';
 import { ConfigError, loadConfig, parseYamlFile, validateConfig } from '../config/index.js';
 import { DEVELOPER_LABEL, developerName, type BridgeConfig } from '../config/schema.js';
-import { UsageError, type CliIO, type Command } from './command.js';
+import { UsageError, type Command } from './command.js';
 
 const duration = z.string().regex(/^\d+(ms|s|m|h)$/, 'a duration such as "15s" or "5m"');
 const hostPort = z.string().regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, 'host:port');
