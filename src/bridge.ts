@@ -69,7 +69,7 @@ export class Bridge {
       recoveryState: () => this.controller.snapshot().state,
     };
     this.components = (options.components ?? []).map((factory) => factory(context));
-    this.health = new HealthService(this.controller, this.clock.now(), () => this.clock.now());
+    this.health = new HealthService(this.controller, this.clock.now(), () => this.clock.now(), config.bridge.name);
     for (const component of this.components) for (const reporter of component.health ?? []) this.health.add(reporter);
     this.decisions = hookDecisionRoutes({ config, clock: this.clock, logger: logger.child({ component: 'hooks' }), registry: this.registry, controller: this.controller });
     this.evaluator = new EmbeddedEvaluator(

@@ -24,6 +24,11 @@ export const COMMANDS: CommandEntry[] = [
     load: async () => (await import('./rules.js')).rulesCommand,
   },
   {
+    name: 'team',
+    summary: "Generate a team's Prometheus scrape config and rules and its Alertmanager config from a team file.",
+    load: async () => (await import('./team.js')).teamCommand,
+  },
+  {
     name: 'statusline',
     summary: 'Claude Code status line: forwards its JSON to the bridge and prints one line (usage, cost, burn rate, state).',
     load: async () => (await import('./statusline.js')).statuslineCommand,

@@ -37,6 +37,7 @@ export interface LoadedConfig {
 /** Environment variables that override the file. */
 export const ENV = {
   config: 'CLAUDE_BRIDGE_CONFIG',
+  name: 'CLAUDE_BRIDGE_NAME',
   port: 'CLAUDE_BRIDGE_PORT',
   host: 'CLAUDE_BRIDGE_HOST',
   hooksUrl: 'CLAUDE_BRIDGE_HOOKS_URL',
@@ -142,6 +143,7 @@ function applyOverrides(raw: unknown, overrides: ConfigOverrides, env: NodeJS.Pr
   };
   const envPort = env[ENV.port];
   if (envPort !== undefined) set('server', 'port', parseEnvNumber(ENV.port, envPort, source));
+  if (env[ENV.name]) set('bridge', 'name', env[ENV.name]);
   if (env[ENV.host]) set('server', 'host', env[ENV.host]);
   if (env[ENV.hooksUrl]) set('hooks_server', 'url', env[ENV.hooksUrl]);
   if (env[ENV.authToken]) set('auth', 'token', env[ENV.authToken]);

@@ -1,3 +1,4 @@
+import { userInfo } from 'node:os';
 import { z } from 'zod';
 import { LOG_LEVELS } from '../util/logger.js';
 
@@ -21,6 +22,41 @@ const hostName = z
   .string()
   .regex(/^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$/, 'a host name such as "bridge" (no port, no scheme)')
   .transform((s) => s.toLowerCase());
+
+/**
+ * A developer's name as it appears on alerts, dashboards and in the team file: the `developer`
+ * label Prometheus puts on this bridge's series. Short and plain, so it is safe as a label value,
+ * a file name and a receiver name.
+ */
+/** The label Prometheus puts on a bridge's series in a team (the scrape config's target label). */
+export const DEVELOPER_LABEL = 'developer';
+export const DEVELOPER_NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
+export const developerName = z
+  .string()
+  .regex(DEVELOPER_NAME, 'a name of 1-63 lower-case letters, digits, ".", "_" or "-", starting with a letter or digit');
+
+/** The OS user name, made a valid developer name; "developer" when there is none. */
+export function defaultDeveloperName(): string {
+  let user = '';
+  try {
+    user = userInfo().username;
+  } catch {
+    // no passwd entry (some containers): fall through to the fixed name
+  }
+  const cleaned = user.toLowerCase().replace(/[^a-z0-9._-]+/g, '-').replace(/^[^a-z0-9]+/, '').slice(0, 63);
+  return DEVELOPER_NAME.test(cleaned) ? cleaned : 'developer';
+}
+
+const bridgeSchema = z
+  .strictObject({
+    /**
+     * Who this bridge serves. In a team, Prometheus labels the bridge's series `developer="<name>"`
+     * (the team scrape config sets it per target) and alerts and dashboards name the developer by it;
+     * `/health` shows it. Default: the OS user name.
+     */
+    name: developerName.default(defaultDeveloperName),
+  })
+  .prefault({});
 
 const serverSchema = z
   .strictObject({
@@ -194,6 +230,7 @@ const recoverySchema = z
   .prefault({});
 
 export const configSchema = z.strictObject({
+  bridge: bridgeSchema,
   server: serverSchema,
   logging: loggingSchema,
   state: stateSchema,

@@ -1,3 +1,4 @@
+import { DEVELOPER_NAME } from '../../src/config/schema.js';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -33,6 +34,7 @@ describe('HTTP API contract', () => {
     expect(status).toBe(200);
     expect(body).toEqual({
       status: 'healthy',
+      name: expect.stringMatching(DEVELOPER_NAME),
       version: expect.any(String),
       uptime_seconds: expect.any(Number),
       websocket: 'disabled',
