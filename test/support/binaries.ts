@@ -76,7 +76,7 @@ export function missingBinaries(names: string[]): string[] {
  * The title a test or suite is skipped under. test/support/skip-reporter.cjs finds this mark in
  * the results and repeats it, with the install command, in the last lines of `npm test`.
  */
-function skippedTitle(title: string, missing: RequiredTool[]): string {
+export function skippedTitle(title: string, missing: RequiredTool[]): string {
   return `${title} [skipped: ${missing.map((t) => t.name).join(', ')} not installed; ${installCommand(missing)}]`;
 }
 
