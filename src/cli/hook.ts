@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import path from 'node:path';
 import type { BridgeConfig } from '../config/schema.js';
-import type { HookDecision } from '../recovery/decide.js';
+import type { HookDecision, HookInput } from '../recovery/decide.js';
 import type { PersistedState } from '../recovery/store.js';
 import type { ActiveAlert, RecoverySnapshot } from '../recovery/types.js';
 import { UsageError, type CliIO, type Command } from './command.js';
@@ -204,8 +204,17 @@ function readAnswer(res: IncomingMessage): Promise<string> {
  * from the state it last saved (a missing file means it never left normal), fail_open allows.
  */
 async function answerFromDisk(event: string, input: Json, values: Record<string, string | boolean | undefined>, io: CliIO, why: string): Promise<number> {
-  const [{ loadConfig, validateConfig, expandHome, ConfigError, ENV }, { persistedStateSchema, STATE_FILE }, { decide, renderHookOutput }, { actionFor }] =
-    await Promise.all([import('../config/index.js'), import('../recovery/store.js'), import('../recovery/decide.js'), import('../alerts/definitions.js')]);
+  const { decide, renderHookOutput } = await import('../recovery/decide.js');
+  const hookInput = { hook_event_name: event, ...(typeof input.tool_name === 'string' ? { tool_name: input.tool_name } : {}) };
+  if (!decidedInAnyState(hookInput, decide)) {
+    io.stdout('{}\n'); // nothing to read: no state changes this event's answer
+    return 0;
+  }
+  const [{ loadConfig, validateConfig, expandHome, ConfigError, ENV }, { persistedStateSchema, STATE_FILE }, { actionFor }] = await Promise.all([
+    import('../config/index.js'),
+    import('../recovery/store.js'),
+    import('../alerts/definitions.js'),
+  ]);
   const configFile = typeof values.config === 'string' ? values.config : io.env[ENV.config];
   let config: BridgeConfig;
   try {
@@ -225,11 +234,37 @@ async function answerFromDisk(event: string, input: Json, values: Record<string,
   if (typeof saved === 'string') return fail(io, `the bridge ${why}, and its saved state ${file} cannot be used (${saved}); letting the call through`);
   const now = Date.now();
   const snapshot = saved === null ? null : snapshotFromSaved(saved, config, now, (type) => actionFor(type, config));
-  const hookInput = { hook_event_name: event, ...(typeof input.tool_name === 'string' ? { tool_name: input.tool_name } : {}) };
   const decision = snapshot === null ? ({ kind: 'allow' } as const) : decide(hookInput, snapshot, { maxHoldMs: config.hooks.max_hold_ms });
   if (decision.kind === 'delay') await new Promise((resolve) => setTimeout(resolve, decision.ms));
   io.stdout(`${JSON.stringify(renderHookOutput(event, withOrigin(decision, why)))}\n`);
   return 0;
+}
+
+/**
+ * Whether any recovery state changes this event's answer: asked of the decision code itself, once
+ * per effect (paused; backing off; degraded with this very tool restricted). Most events
+ * (PostToolUse, Stop, …) have no decision, and need neither config nor state file, which cost
+ * most of this command's time (yaml, zod) while the bridge is down.
+ */
+function decidedInAnyState(input: HookInput, decide: typeof import('../recovery/decide.js').decide): boolean {
+  const normal: RecoverySnapshot = {
+    state: 'normal',
+    stateSince: 0,
+    now: 0,
+    activeAlerts: [],
+    backoff: { active: false, attempt: 0, delayMs: 0, until: null },
+    pausedUntil: null,
+    degraded: { active: false, rules: { deny_tools: [], context_message: null } },
+  };
+  const effects: RecoverySnapshot[] = [
+    { ...normal, state: 'paused', pausedUntil: 1 },
+    { ...normal, state: 'backoff', backoff: { active: true, attempt: 1, delayMs: 1, until: 1 } },
+    { ...normal, state: 'degraded', degraded: { active: true, rules: { deny_tools: input.tool_name ? [input.tool_name] : [], context_message: 'budget' } } },
+  ];
+  return effects.some((snapshot) => {
+    const answer = decide(input, snapshot, { maxHoldMs: { [input.hook_event_name]: 1 } });
+    return answer.kind !== 'allow' || answer.context !== undefined;
+  });
 }
 
 /** The saved state, null when there is none, or what is wrong with the file (it is the bridge's: never moved or rewritten here). */
