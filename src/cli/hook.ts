@@ -70,10 +70,11 @@ Errors exit 1: Claude Code then proceeds and shows the message. Install it with
       return fail(io, `the command names the hook event "${event}" but the input's hook_event_name is "${input.hook_event_name}"`);
     }
     const url = bridgeUrl(values, io);
-    const reply = await askBridge(url, event, JSON.stringify(input), deadline(values, event));
+    const budget = { startedAt: Date.now(), ms: deadline(values, event) };
+    const reply = await askBridge(url, event, JSON.stringify(input), budget.ms);
     if (reply.kind === 'refused') return fail(io, `the bridge at ${url} refused the hook input (${reply.status}: ${reply.message})`);
     if (reply.kind === 'answer') return printAnswer(io, reply.body, url);
-    return answerFromDisk(event, input, values, io, `${url} ${reply.why}`);
+    return answerFromDisk(event, input, values, io, `${url} ${reply.why}`, budget);
   },
 };
 
@@ -203,7 +204,14 @@ function readAnswer(res: IncomingMessage): Promise<string> {
  * The bridge did not answer: apply hooks.command_fallback. last_state decides as the bridge would
  * from the state it last saved (a missing file means it never left normal), fail_open allows.
  */
-async function answerFromDisk(event: string, input: Json, values: Record<string, string | boolean | undefined>, io: CliIO, why: string): Promise<number> {
+async function answerFromDisk(
+  event: string,
+  input: Json,
+  values: Record<string, string | boolean | undefined>,
+  io: CliIO,
+  why: string,
+  budget: { startedAt: number; ms: number },
+): Promise<number> {
   const { decide, renderHookOutput } = await import('../recovery/decide.js');
   const hookInput = { hook_event_name: event, ...(typeof input.tool_name === 'string' ? { tool_name: input.tool_name } : {}) };
   if (!decidedInAnyState(hookInput, decide)) {
@@ -235,7 +243,11 @@ async function answerFromDisk(event: string, input: Json, values: Record<string,
   const now = Date.now();
   const snapshot = saved === null ? null : snapshotFromSaved(saved, config, now, (type) => actionFor(type, config));
   const decision = snapshot === null ? ({ kind: 'allow' } as const) : decide(hookInput, snapshot, { maxHoldMs: config.hooks.max_hold_ms });
-  if (decision.kind === 'delay') await new Promise((resolve) => setTimeout(resolve, decision.ms));
+  if (decision.kind === 'delay') {
+    // a hold, within what is left of the time a silent bridge already took, so Claude Code gets the answer
+    const left = Math.max(0, budget.startedAt + budget.ms - Date.now());
+    await new Promise((resolve) => setTimeout(resolve, Math.min(decision.ms, left)));
+  }
   io.stdout(`${JSON.stringify(renderHookOutput(event, withOrigin(decision, why)))}\n`);
   return 0;
 }
@@ -295,7 +307,7 @@ async function readSavedState(
  * running: one-shot signals past their expiry have lapsed, a pause past its resume time has ended
  * (with auto_recovery), and the effects follow the actions of the alerts still active.
  */
-export function snapshotFromSaved(
+function snapshotFromSaved(
   saved: PersistedState,
   config: BridgeConfig,
   now: number,
