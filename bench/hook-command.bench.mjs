@@ -21,7 +21,8 @@ import { parseArgs } from 'node:util';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const cli = path.resolve(here, '../dist/cli/main.js');
-const input = readFileSync(path.resolve(here, '../test/fixtures/claude-code/http-hook-inputs/PreToolUse.json'), 'utf8');
+const recorded = (event) => readFileSync(path.resolve(here, `../test/fixtures/claude-code/http-hook-inputs/${event}.json`), 'utf8');
+const input = recorded('PreToolUse');
 const { values } = parseArgs({ options: { runs: { type: 'string' }, 'send-event': { type: 'string' }, python: { type: 'string' } } });
 const runs = Number(values.runs ?? 40);
 const python = values.python ?? 'python3';
@@ -66,7 +67,7 @@ function post(url, body) {
 }
 
 /** One process run: wall ms, CPU ms (or null), exit code, stdout. */
-function runProcess(command, args) {
+function runProcess(command, args, stdin) {
   const [file, argv] = timeBinary ? [timeBinary, ['-f', 'CPU %U %S', command, ...args]] : [command, args];
   return new Promise((resolve, reject) => {
     const started = performance.now();
@@ -81,7 +82,7 @@ function runProcess(command, args) {
       const cpu = /CPU ([\d.]+) ([\d.]+)\s*$/.exec(stderr);
       resolve({ wall, cpu: cpu ? (Number(cpu[1]) + Number(cpu[2])) * 1000 : null, code, stdout });
     });
-    child.stdin.end(input);
+    child.stdin.end(stdin);
   });
 }
 
@@ -117,6 +118,7 @@ try {
     { name: '`claude-bridge hook PreToolUse`, bridge up', command: process.execPath, args: [cli, 'hook', 'PreToolUse', '--url', bridge.url], expect: '{}' },
     { name: '`claude-bridge hook PreToolUse`, bridge down, saved state normal', command: process.execPath, args: [cli, 'hook', 'PreToolUse', '--url', dead, '--config', normalConfig], expect: '{}' },
     { name: '`claude-bridge hook PreToolUse`, bridge down, saved pause (deny)', command: process.execPath, args: [cli, 'hook', 'PreToolUse', '--url', dead, '--config', pausedConfig], expect: '"deny"' },
+    { name: '`claude-bridge hook PostToolUse`, bridge down (no decision: nothing read)', command: process.execPath, args: [cli, 'hook', 'PostToolUse', '--url', dead, '--config', pausedConfig], stdin: recorded('PostToolUse'), expect: '{}' },
     ...(sendEvent
       ? [
           { name: '`python3 send_event.py`, server up (the bridge\'s POST /events)', command: python, args: [sendEvent, '--source-app', 'bench', '--event-type', 'PreToolUse', '--server-url', `${bridge.url}/events`] },
@@ -137,7 +139,7 @@ try {
         result.wall.push(performance.now() - started);
         continue;
       }
-      const run = await runProcess(variant.command, variant.args);
+      const run = await runProcess(variant.command, variant.args, variant.stdin ?? input);
       if (run.code !== 0) throw new Error(`${variant.name} exited with ${run.code}`);
       if (variant.expect && !run.stdout.includes(variant.expect)) throw new Error(`${variant.name} printed ${run.stdout}`);
       result.wall.push(run.wall);
