@@ -5,6 +5,7 @@ import type { HookDecision, HookInput } from '../recovery/decide.js';
 import type { PersistedState } from '../recovery/store.js';
 import type { ActiveAlert, RecoverySnapshot } from '../recovery/types.js';
 import { UsageError, type CliIO, type Command } from './command.js';
+import { DEFAULT_BRIDGE_URL, parseBridgeUrl } from './install-hooks.js';
 
 /*
  * Runs once per Claude Code hook event, so it starts as little as it can: node:http and nothing
@@ -12,7 +13,6 @@ import { UsageError, type CliIO, type Command } from './command.js';
  * cannot answer.
  */
 
-export const DEFAULT_BRIDGE_URL = 'http://127.0.0.1:8080';
 const HOOK_EVENT = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
 /**
  * How long the bridge may take, below the timeout install-hooks --command gives the event: a
@@ -69,7 +69,7 @@ Errors exit 1: Claude Code then proceeds and shows the message. Install it with
     if (typeof input.hook_event_name === 'string' && input.hook_event_name !== event) {
       return fail(io, `the command names the hook event "${event}" but the input's hook_event_name is "${input.hook_event_name}"`);
     }
-    const url = bridgeUrl(values, io);
+    const url = parseBridgeUrl(typeof values.url === 'string' ? values.url : io.env.CLAUDE_BRIDGE_URL || undefined);
     const budget = { startedAt: Date.now(), ms: deadline(values, event) };
     const reply = await askBridge(url, event, JSON.stringify(input), budget.ms);
     if (reply.kind === 'refused') return fail(io, `the bridge at ${url} refused the hook input (${reply.status}: ${reply.message})`);
@@ -95,18 +95,6 @@ function printAnswer(io: CliIO, body: string, url: string): number {
     // reported below
   }
   return fail(io, `the bridge at ${url} answered something that is not a JSON object: ${JSON.stringify(body.slice(0, 120))}`);
-}
-
-function bridgeUrl(values: Record<string, string | boolean | undefined>, io: CliIO): string {
-  const raw = typeof values.url === 'string' ? values.url : io.env.CLAUDE_BRIDGE_URL || DEFAULT_BRIDGE_URL;
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    throw new UsageError(`--url expects an http(s) URL, got ${JSON.stringify(raw)}`);
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError(`--url expects an http(s) URL, got ${JSON.stringify(raw)}`);
-  return raw.replace(/\/+$/, '');
 }
 
 function deadline(values: Record<string, string | boolean | undefined>, event: string): number {
@@ -305,7 +293,9 @@ async function readSavedState(
 /**
  * What the bridge's recovery controller would report now from this saved state, without it
  * running: one-shot signals past their expiry have lapsed, a pause past its resume time has ended
- * (with auto_recovery), and the effects follow the actions of the alerts still active.
+ * (with auto_recovery), and the effects follow the actions of the alerts still active. Not the
+ * controller's own restore: that drops the embedded evaluator's alerts (it re-fires them on start),
+ * which here, with no evaluator, would silently end a degradation or backoff the bridge left on.
  */
 function snapshotFromSaved(
   saved: PersistedState,

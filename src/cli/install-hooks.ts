@@ -85,7 +85,7 @@ before anything changes; running it twice changes nothing. The command hooks run
     'force-statusline': { type: 'boolean' },
   },
   async run(values, io) {
-    const base = bridgeUrl(values.url);
+    const base = parseBridgeUrl(values.url);
     const file = settingsPath(values.settings, io);
     if (values.config !== undefined && !values.command) throw new UsageError('--config only applies to command hooks (--command)');
     const configFile = typeof values.config === 'string' ? path.resolve(io.cwd, values.config) : undefined;
@@ -303,7 +303,8 @@ function indentOf(original: string | null): number | string {
   return match?.[1] ?? 2;
 }
 
-function bridgeUrl(raw: string | boolean | undefined): string {
+/** The bridge's base URL from --url (default DEFAULT_BRIDGE_URL), without trailing slashes; a usage error unless http(s). */
+export function parseBridgeUrl(raw: string | boolean | undefined): string {
   const value = typeof raw === 'string' ? raw : DEFAULT_BRIDGE_URL;
   let url: URL;
   try {

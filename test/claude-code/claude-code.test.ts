@@ -67,6 +67,16 @@ describeWithTools([claudeCodeTool()], `the real Claude Code ${CLAUDE_CODE_VERSIO
     return { ...run, requests: api.forSession(run.result.session_id) };
   }
 
+  /** A session while the bridge process is stopped; it is started again (same port, same state dir) after. */
+  async function sessionWithBridgeDown(scenario: Scenario): Promise<Session> {
+    await bridge.stop();
+    try {
+      return await session(scenario);
+    } finally {
+      await bridge.start();
+    }
+  }
+
   /** The request that carried the tool results back to the model. */
   function resultsRequest(s: Session): RecordedRequest {
     const found = s.requests.find((r) => toolResults(r.body).length > 0);
@@ -219,13 +229,7 @@ describeWithTools([claudeCodeTool()], `the real Claude Code ${CLAUDE_CODE_VERSIO
     }, 60_000);
 
     it('bridge down: Claude Code still works (fail-open), and the restarted bridge counts nothing it did not see', async () => {
-      await bridge.stop();
-      let s: Session;
-      try {
-        s = await session(runBash);
-      } finally {
-        await bridge.start();
-      }
+      const s = await sessionWithBridgeDown(runBash);
       expect(s.result).toMatchObject({ is_error: false, permission_denials: [], result: DONE_TEXT });
       expect(toolResults(resultsRequest(s).body)).toEqual([expect.objectContaining({ text: expect.stringContaining(RAN), isError: false })]);
       const samples = await bridge.samples();
@@ -274,13 +278,7 @@ describeWithTools([claudeCodeTool()], `the real Claude Code ${CLAUDE_CODE_VERSIO
     it('bridge down while paused: the command applies the saved state, so the pause holds until its resume time', async () => {
       const resumesAt = new Date(clock.now() + 3_600_000).toISOString();
       await fire('time_limit', { resets_at: resumesAt });
-      await bridge.stop();
-      let s: Session;
-      try {
-        s = await session(runBash);
-      } finally {
-        await bridge.start();
-      }
+      const s = await sessionWithBridgeDown(runBash);
       expect(s.requests).toEqual([]);
       expect(s.result.result).toContain(`paused by the monitoring bridge (time_limit) until ${resumesAt}`);
       expect(s.result.result).toContain('this is the state it last saved');
