@@ -43,7 +43,7 @@ describeWithTools([claudeCodeTool()], `the real Claude Code ${CLAUDE_CODE_VERSIO
     await api.start();
     bridge = new BridgeProcess(`http://127.0.0.1:${port}`, scratch.configFile, scratch.logFile);
     await bridge.start();
-  }, 60_000);
+  }, 120_000);
 
   afterEach(killRunningClaude);
   afterAll(async () => {
@@ -107,7 +107,7 @@ describeWithTools([claudeCodeTool()], `the real Claude Code ${CLAUDE_CODE_VERSIO
         return expected.every((e) => samples.value(e.name, e.labels) === e.value) ? samples : undefined;
       },
       {
-        timeoutMs: 15_000,
+        timeoutMs: 60_000,
         intervalMs: 50,
         diagnostics: () => `last seen: ${show((e) => last?.value(e.name, e.labels) ?? 'nothing')}\nbridge log:\n${bridge.logText().slice(-3000)}`,
       },
@@ -145,7 +145,7 @@ describeWithTools([claudeCodeTool()], `the real Claude Code ${CLAUDE_CODE_VERSIO
       expect(decisions(after, 'PreToolUse', 'allow')).toBe(decisions(before, 'PreToolUse', 'allow') + 1);
       // exactly this session: no event counted twice, none invented
       expect(after.sum('claude_bridge_hook_events_total') - before.sum('claude_bridge_hook_events_total')).toBe(HOOK_EVENTS_OF_A_TOOL_SESSION.length);
-    }, 60_000);
+    }, 120_000);
 
     it('paused (time_limit): the prompt is blocked before it reaches the model, and the reason names the resume time', async () => {
       const resumesAt = new Date(clock.now() + 3_600_000).toISOString();
@@ -157,7 +157,7 @@ describeWithTools([claudeCodeTool()], `the real Claude Code ${CLAUDE_CODE_VERSIO
       expect(s.result.result).toContain('blocked');
       expect(s.result.result).toContain(`paused by the monitoring bridge (time_limit) until ${resumesAt}`);
       await samplesReaching([{ name: 'claude_bridge_hook_decisions_total', labels: { event: 'UserPromptSubmit', decision: 'block' }, value: decisions(before, 'UserPromptSubmit', 'block') + 1 }]);
-    }, 60_000);
+    }, 120_000);
 
     it('paused during a turn: the tool call is denied with the resume time, and the command does not run', async () => {
       const resumesAt = new Date(clock.now() + 3_600_000).toISOString();
@@ -174,7 +174,7 @@ describeWithTools([claudeCodeTool()], `the real Claude Code ${CLAUDE_CODE_VERSIO
       const [result] = toolResults(resultsRequest(s).body);
       expect(result!.text).toContain(`until ${resumesAt}`);
       expect(result!.text).not.toContain(RAN);
-    }, 60_000);
+    }, 120_000);
 
     it('backoff: the prompt and the tool call are each held for the current delay, then the tool runs', async () => {
       expect(await fire('rate_limit')).toMatchObject({ state: 'backoff' });
@@ -192,7 +192,7 @@ describeWithTools([claudeCodeTool()], `the real Claude Code ${CLAUDE_CODE_VERSIO
       const after = await bridge.samples();
       expect(decisions(after, 'PreToolUse', 'delay')).toBe(decisions(before, 'PreToolUse', 'delay') + 1);
       expect(decisions(after, 'UserPromptSubmit', 'delay')).toBe(decisions(before, 'UserPromptSubmit', 'delay') + 1);
-    }, 60_000);
+    }, 120_000);
 
     it('degraded (cost_threshold): a restricted tool is denied, an unrestricted one runs with the budget message as context', async () => {
       const recovery = await fire('cost_threshold');
@@ -207,7 +207,7 @@ describeWithTools([claudeCodeTool()], `the real Claude Code ${CLAUDE_CODE_VERSIO
       expect(fetchResult).toMatchObject({ isError: true, text: expect.stringContaining('Budget mode: the tool "WebFetch" is restricted') });
       expect(bashResult).toMatchObject({ isError: false, text: expect.stringContaining(RAN) });
       expect(JSON.stringify(request.body.messages)).toContain(budgetMessage);
-    }, 60_000);
+    }, 120_000);
 
     it('API answers 429: the turn ends, and the bridge moves to backoff from StopFailure, escalated once', async () => {
       const before = await bridge.samples();
@@ -226,7 +226,7 @@ describeWithTools([claudeCodeTool()], `the real Claude Code ${CLAUDE_CODE_VERSIO
       expect(status.active_alerts).toEqual([
         expect.objectContaining({ alert: 'rate_limit', origins: [expect.objectContaining({ origin: 'hook', key: s.result.session_id })] }),
       ]);
-    }, 60_000);
+    }, 120_000);
 
     it('bridge down: Claude Code still works (fail-open), and the restarted bridge counts nothing it did not see', async () => {
       const s = await sessionWithBridgeDown(runBash);
@@ -237,7 +237,7 @@ describeWithTools([claudeCodeTool()], `the real Claude Code ${CLAUDE_CODE_VERSIO
       expect(samples.sum('claude_bridge_hook_decisions_total')).toBe(0);
       expect(samples.value('claude_bridge_sessions_ended_total')).toBe(0);
       expect(samples.has('claude_bridge_last_event_timestamp_seconds', { source_app: 'claude-code' })).toBe(false);
-    }, 60_000);
+    }, 120_000);
   });
 
   describe('command hooks, installed by claude-bridge install-hooks --command', () => {
@@ -273,7 +273,7 @@ describeWithTools([claudeCodeTool()], `the real Claude Code ${CLAUDE_CODE_VERSIO
         { name: 'claude_bridge_hook_events_total', labels: { event: 'PreToolUse', source_app: 'claude-code' }, value: eventCount(before, 'PreToolUse') + 2 },
         { name: 'claude_bridge_hook_decisions_total', labels: { event: 'PreToolUse', decision: 'deny' }, value: decisions(before, 'PreToolUse', 'deny') + 1 },
       ]);
-    }, 60_000);
+    }, 120_000);
 
     it('bridge down while paused: the command applies the saved state, so the pause holds until its resume time', async () => {
       const resumesAt = new Date(clock.now() + 3_600_000).toISOString();
@@ -283,7 +283,7 @@ describeWithTools([claudeCodeTool()], `the real Claude Code ${CLAUDE_CODE_VERSIO
       expect(s.result.result).toContain(`paused by the monitoring bridge (time_limit) until ${resumesAt}`);
       expect(s.result.result).toContain('this is the state it last saved');
       expect((await bridge.get('/recovery/status')).body).toMatchObject({ state: 'paused', paused_until: resumesAt }); // restored from the same file
-    }, 60_000);
+    }, 120_000);
   });
 
   it('the transcripts Claude Code wrote are read by the usage source (ccusage), and their token figures appear in /prometheus', async () => {
@@ -303,7 +303,7 @@ describeWithTools([claudeCodeTool()], `the real Claude Code ${CLAUDE_CODE_VERSIO
     }
     expect(totals.input).toBeGreaterThan(0);
     await samplesReaching(Object.entries(totals).map(([kind, value]) => ({ name: 'claude_bridge_usage_block_tokens', labels: { kind }, value })));
-  }, 60_000);
+  }, 120_000);
 });
 
 /** Usage per message (`message.id:requestId`, each written once per content block) in every transcript under projects/. */

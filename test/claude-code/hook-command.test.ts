@@ -130,7 +130,7 @@ ${extra}`,
   it('normal: the bridge answers {} to every event; with the bridge down the saved state says the same', async () => {
     await expectSameAnswers(EVENTS);
     expect((await up(input('PreToolUse'))).stdout).toBe('{}\n');
-  }, 30_000);
+  }, 60_000);
 
   it('paused: the bridge’s deny and block, with the resume time; down, the saved pause holds the same way', async () => {
     const resumesAt = new Date(clock.now() + 3_600_000).toISOString();
@@ -139,14 +139,14 @@ ${extra}`,
     const denied = await down(input('PreToolUse'));
     expect(denied.answer.hookSpecificOutput).toMatchObject({ permissionDecision: 'deny', permissionDecisionReason: expect.stringContaining(`until ${resumesAt}`) });
     expect((await down(input('UserPromptSubmit'))).answer).toMatchObject({ decision: 'block', reason: expect.stringContaining(`until ${resumesAt}`) });
-  }, 30_000);
+  }, 60_000);
 
   it('degraded: a restricted tool is denied, others get the budget message; down, the same from the saved state', async () => {
     expect((await bridge.post('/alerts/cost_threshold')).body.recovery.state).toBe('degraded');
     await expectSameAnswers([...EVENTS, webFetch]);
     expect((await down(webFetch)).answer.hookSpecificOutput.permissionDecisionReason).toMatch(/^Budget mode: the tool "WebFetch" is restricted/);
     expect((await down(input('PreToolUse'))).answer.hookSpecificOutput.additionalContext).toMatch(/^Budget mode/);
-  }, 30_000);
+  }, 60_000);
 
   it('backoff: the prompt and the tool call are held for the delay, by the bridge or, down, by the command itself', async () => {
     expect((await bridge.post('/alerts/rate_limit')).body.recovery.state).toBe('backoff');
@@ -157,7 +157,7 @@ ${extra}`,
       expect(fromBridge.tookMs).toBeGreaterThanOrEqual(HOLD_MS);
       expect(fromDisk.tookMs).toBeGreaterThanOrEqual(HOLD_MS);
     }
-  }, 30_000);
+  }, 60_000);
 
   describe('what the saved state no longer holds', () => {
     /** The bridge's own state file, changed as time would have changed it, in a folder of its own. */
@@ -175,7 +175,7 @@ ${extra}`,
       const config = savedCopy('pause-over', (state) => (state.pausedUntil = clock.now() - 1000));
       expect((await down(input('PreToolUse'), config)).answer).toEqual({});
       expect((await down(input('UserPromptSubmit'), config)).answer).toEqual({});
-    });
+    }, 60_000);
 
     it('a one-shot signal (StopFailure rate_limit) past its expiry: no hold', async () => {
       expect((await bridge.post('/hooks/StopFailure', input('StopFailure'))).status).toBe(200);
@@ -188,12 +188,12 @@ ${extra}`,
       });
       writeFileSync(lapsed, `${readFileSync(lapsed, 'utf8')}hooks: { max_hold_ms: { PreToolUse: ${hour} } }\n`);
       expect(await down(input('PreToolUse'), lapsed)).toMatchObject({ code: 0, answer: {} });
-    });
+    }, 60_000);
 
     it('no saved state at all: fails open', async () => {
       const config = writeConfig('empty.yaml', path.join(root, 'never-written'));
       expect(await down(input('PreToolUse'), config)).toMatchObject({ code: 0, answer: {} });
-    });
+    }, 60_000);
   });
 
   it('hooks.command_fallback: fail_open lets everything through while the bridge is down, even a saved pause', async () => {
@@ -202,7 +202,7 @@ ${extra}`,
     expect((await down(input('UserPromptSubmit'), config)).answer).toEqual({});
     expect((await down(input('PreToolUse'), config)).answer).toEqual({});
     expect((await down(input('PreToolUse'))).answer.hookSpecificOutput.permissionDecision).toBe('deny'); // last_state, the default
-  });
+  }, 60_000);
 
   it('an unusable saved state is reported (exit 1: Claude Code proceeds) and left where it is', async () => {
     const dir = path.join(root, 'corrupt');
@@ -215,7 +215,7 @@ ${extra}`,
     expect(readdirSync(dir)).toEqual(['recovery-state.json']); // the bridge's file: not moved aside by the command
     const badConfig = writeConfig('bad-config.yaml', dir, 'hooks: { command_fallback: sometimes }\n');
     expect(await down(input('PreToolUse'), badConfig)).toMatchObject({ code: 1, stderr: expect.stringContaining('hooks.command_fallback') });
-  });
+  }, 60_000);
 
   describe('a bridge that misbehaves', () => {
     let server: Server;
@@ -245,14 +245,14 @@ ${extra}`,
       const silent = await run(['--timeout-ms', '200']);
       expect(silent.code).toBe(0);
       expect(silent.answer.hookSpecificOutput.permissionDecisionReason).toContain('gave no answer within 200 ms');
-    });
+    }, 60_000);
 
     it('refuses the input (4xx) or answers something that is not JSON: reported, exit 1, never 2', async () => {
       reply = (res) => res.writeHead(400, { 'content-type': 'application/json' }).end('{"error":"the hook input must be a JSON object"}');
       expect(await run()).toMatchObject({ code: 1, stdout: '', stderr: expect.stringContaining('refused the hook input (400: the hook input must be a JSON object)') });
       reply = (res) => res.writeHead(200, { 'content-type': 'text/html' }).end('<html>hi</html>');
       expect(await run()).toMatchObject({ code: 1, stdout: '', stderr: expect.stringContaining('not a JSON object') });
-    });
+    }, 60_000);
   });
 
   it('bad input or usage exits 1 with a message, never 2 (which Claude Code reads as "block")', async () => {
@@ -271,5 +271,5 @@ ${extra}`,
       expect({ args, code: run.code, stdout: run.stdout }).toEqual({ args, code: 1, stdout: '' });
       expect(run.stderr).toMatch(message);
     }
-  }, 30_000);
+  }, 60_000);
 });

@@ -39,7 +39,7 @@ export class BridgeProcess {
         if (exited()) throw new Error(`the bridge exited:\n${this.logText().slice(before)}`);
         return this.logText().slice(before).includes('"msg":"bridge listening"') ? true : undefined;
       },
-      { timeoutMs: 30_000, intervalMs: 50, diagnostics: () => this.logText().slice(before) },
+      { timeoutMs: 60_000, intervalMs: 50, diagnostics: () => this.logText().slice(before) },
     );
   }
 
