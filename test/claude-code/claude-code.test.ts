@@ -123,6 +123,7 @@ describeWithTools([claudeCodeTool()], `the real Claude Code ${CLAUDE_CODE_VERSIO
       expect(install).toMatchObject({ status: 0, stderr: '' });
       const settings = JSON.parse(readFileSync(path.join(scratch.claudeDir, 'settings.json'), 'utf8'));
       expect(settings.hooks.PreToolUse).toEqual([{ matcher: '*', hooks: [{ type: 'http', url: `${bridge.url}/hooks/PreToolUse`, timeout: 60 }] }]);
+      expect(settings.cleanupPeriodDays).toBe(36500); // the user's own setting, kept
     });
     beforeEach(resume);
 

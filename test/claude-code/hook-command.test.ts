@@ -30,11 +30,21 @@ interface HookRun {
   tookMs: number;
 }
 
+/**
+ * The test's own environment, so that the command sees the clock the test sees (CI's shifted run
+ * sets libfaketime there), without anything that would point it at another bridge or config.
+ */
+function commandEnv(extra: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, HOME: tmpdir(), ...extra };
+  for (const name of Object.keys(env)) if (name.startsWith('CLAUDE_BRIDGE_') && !(name in extra)) delete env[name];
+  return env;
+}
+
 /** Commands still running when a test ends (one that failed while a command held) are ended with it. */
 const running = new Set<ChildProcess>();
 
 function hook(args: string[], stdin: string, env: NodeJS.ProcessEnv = {}): Promise<HookRun> {
-  const child = spawn(process.execPath, [CLI_ENTRY, 'hook', ...args], { env: { PATH: process.env.PATH, HOME: tmpdir(), ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CLI_ENTRY, 'hook', ...args], { env: commandEnv(env), stdio: ['pipe', 'pipe', 'pipe'] });
   running.add(child);
   const started = clock.now();
   let stdout = '';

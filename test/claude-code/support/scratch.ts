@@ -31,6 +31,12 @@ export function makeScratch(port: number): Scratch {
   const stateDir = path.join(root, 'state');
   for (const dir of [claudeDir, project, binDir, stateDir]) mkdirSync(dir, { recursive: true });
 
+  // A setting of the user's own, which install-hooks must keep. It also keeps Claude Code from
+  // deleting this suite's transcripts: it removes those older than cleanupPeriodDays by file time,
+  // and under CI's shifted clock (libfaketime fakes the clock, not file times) every transcript
+  // written a moment ago looks 400 days old.
+  writeFileSync(path.join(claudeDir, 'settings.json'), `${JSON.stringify({ cleanupPeriodDays: 36500 }, null, 2)}\n`);
+
   const wrapper = path.join(binDir, 'claude-bridge');
   writeFileSync(wrapper, `#!/bin/sh\nexec '${process.execPath}' '${CLI_ENTRY}' "$@"\n`);
   chmodSync(wrapper, 0o755);
