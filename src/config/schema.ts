@@ -142,6 +142,12 @@ const hooksSchema = z
     max_source_labels: z.number().int().min(1).default(20),
     /** PreToolUse calls waiting for their PostToolUse, for the duration histogram. */
     max_pending_tools: z.number().int().min(1).default(10_000),
+    /**
+     * What the command hook (`claude-bridge hook`) answers when the bridge cannot be reached:
+     * `last_state` applies the recovery state the bridge last saved in state.dir (a pause holds
+     * until its resume time), `fail_open` lets everything through.
+     */
+    command_fallback: z.enum(['last_state', 'fail_open']).default('last_state'),
   })
   .prefault({});
 
