@@ -1,8 +1,9 @@
 import type { ComponentFactory } from './component.js';
 import { hooksComponent } from './sources/hooks/index.js';
+import { otlpComponent } from './sources/otlp/index.js';
 import { usageComponent } from './sources/usage/index.js';
 
 /** The sources a standalone `serve` runs with (each reads its own part of the config). */
 export function defaultComponents(): ComponentFactory[] {
-  return [hooksComponent, usageComponent];
+  return [hooksComponent, usageComponent, otlpComponent];
 }
