@@ -90,8 +90,9 @@ export class OtlpReceiver {
       if (!encoding) {
         throw new ExportFailure(415, RPC_CODE.invalidArgument, `unsupported Content-Type ${JSON.stringify(req.headers['content-type'] ?? '')}: send application/x-protobuf or application/json`);
       }
-      if (this.stopping) throw new ExportFailure(503, RPC_CODE.unavailable, 'the bridge is stopping; retry later', { 'Retry-After': '5' });
+      this.refuseWhileStopping();
       const body = await this.readBody(req);
+      this.refuseWhileStopping();
       const request = decode(signal, encoding, body);
       const outcome = this.options.handle(signal, request);
       this.options.onExport(signal, 200, outcome, null);
@@ -100,12 +101,17 @@ export class OtlpReceiver {
       const failure = asFailure(error);
       if (failure.status === 500) this.options.logger.error('OTLP export failed', { path, error: errorMessage(error) });
       if (signal) this.options.onExport(signal, failure.status, null, failure.message);
-      if (failure.status === 413) res.setHeader('Connection', 'close');
+      if (failure.status === 413 || failure.status === 503) res.setHeader('Connection', 'close');
       for (const [name, value] of Object.entries(failure.headers)) res.setHeader(name, value);
       const as = encoding ?? 'json';
       send(res, failure.status, as, as === 'json' ? JSON.stringify({ code: failure.code, message: failure.message }) : encodeStatus(failure.code, failure.message));
       req.resume(); // discard what is left of a refused body
     }
+  }
+
+  /** Retryable: the same export succeeds against the bridge once it is back. */
+  private refuseWhileStopping(): void {
+    if (this.stopping) throw new ExportFailure(503, RPC_CODE.unavailable, 'the bridge is stopping; retry later', { 'Retry-After': '5' });
   }
 
   /** The body, decompressed, at most maxBodyBytes either way. */
