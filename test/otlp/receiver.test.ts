@@ -105,7 +105,7 @@ describe('the OTLP/HTTP receiver', () => {
     const answer = await new Promise<{ status: number; retryAfter: string | undefined }>((resolve, reject) => {
       const req = request(`${api.otlpUrl}/v1/logs`, { method: 'POST', headers: { 'content-type': 'application/json', expect: '100-continue' } }, (res) => {
         res.resume();
-        resolve({ status: res.statusCode ?? 0, retryAfter: res.headers['retry-after'] as string | undefined });
+        resolve({ status: res.statusCode ?? 0, retryAfter: res.headers['retry-after'] });
       });
       req.on('error', reject);
       req.on('continue', () => {

@@ -6,7 +6,7 @@ import { fullerStream, type SpanTotals, type StatusClass, type Stream, type Usag
 
 export const BLOCK_MS = 5 * 3600 * 1000;
 const HOUR_MS = 3600 * 1000;
-/** The burn rate is the use of the last 10 minutes of the block (or of the block so far). */
+/** The burn rate is the use of the last 10 minutes of the block (or of the block so far, when younger). */
 export const BURN_WINDOW_MS = 10 * 60 * 1000;
 
 /**
@@ -89,11 +89,12 @@ export function scopeFigures(totals: SpanTotals): ScopeFigures {
 }
 
 export function liveBlock(ledger: UsageLedger, bounds: BlockBounds, now: number, tokenLimit: number | null): LiveBlock {
-  const figures = scopeFigures(ledger.totals(bounds.start, now + 1));
+  const inBlock = ledger.totals(bounds.start, now + 1);
+  const figures = scopeFigures(inBlock);
   const windowStart = Math.max(bounds.start, now - BURN_WINDOW_MS);
-  const recent = ledger.totals(windowStart, now + 1);
-  const recentFigures = scopeFigures(recent);
-  const firstActivity = recent.firstActivity;
+  const recentFigures = scopeFigures(ledger.totals(windowStart, now + 1));
+  // A block younger than the window: its use so far over the time since its first request.
+  const firstActivity = inBlock.firstActivity;
   const minutes = firstActivity === null ? 0 : Math.max(1, (now - Math.max(windowStart, firstActivity)) / 60_000);
   return {
     ...figures,

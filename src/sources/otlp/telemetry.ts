@@ -2,7 +2,6 @@ import type { FactSink, UsageSignals } from '../../component.js';
 import type { BridgeConfig } from '../../config/schema.js';
 import { BoundedLabel } from '../../metrics/bounded-label.js';
 import type { Clock } from '../../util/clock.js';
-import { calendarDate } from '../usage/ccusage.js';
 import { modelFamily } from '../usage/model-family.js';
 import { SeenEvents, SumIncrements } from './counting.js';
 import { activeBlock, liveBlock, liveSignals, scopeFigures, tokenLimitOf, type LiveFigures } from './figures.js';
@@ -55,9 +54,11 @@ export class ClaudeCodeTelemetry {
   /** The last block start a usage source reported: telemetry's own block rule starts there. */
   private anchor: number | null = null;
   private readonly lastExport: { metrics: number | null; logs: number | null } = { metrics: null, logs: null };
+  private readonly day: CalendarDay;
 
   constructor(private readonly deps: TelemetryDeps) {
     this.sums = new SumIncrements(deps.clock.now(), MAX_SERIES);
+    this.day = new CalendarDay(deps.timeZone);
   }
 
   ingestMetrics(parsed: Parsed<SumPoint>): IngestResult {
@@ -95,8 +96,8 @@ export class ClaudeCodeTelemetry {
     const peer = this.deps.peerSignals().sessionSeconds;
     const bounds = activeBlock(now, peer, this.anchor, this.ledger.activeMinutes());
     if (bounds?.from === 'usage_source') this.anchor = bounds.start;
-    const date = calendarDate(now, this.deps.timeZone);
-    const today = scopeFigures(this.ledger.totals(startOfDay(now, date, this.deps.timeZone), now + 1));
+    const { date, start } = this.day.of(now);
+    const today = scopeFigures(this.ledger.totals(start, now + 1));
     return {
       now,
       block: bounds ? liveBlock(this.ledger, bounds, now, tokenLimitOf(this.deps.usage)) : null,
@@ -213,14 +214,27 @@ function statusClass(status: number | null): StatusClass {
   return 'other';
 }
 
-/** The first instant (ms) of the calendar day `date` in the zone: a search, as zones and DST make it no fixed offset. */
-function startOfDay(now: number, date: string, timeZone: string): number {
-  let low = now - 26 * 3600 * 1000;
-  let high = now;
-  while (high - low > 1) {
-    const mid = low + Math.floor((high - low) / 2);
-    if (calendarDate(mid, timeZone) === date) high = mid;
-    else low = mid;
+/** Today's date in a zone and the instant it began (searched once per day: zones and DST make it no fixed offset). */
+class CalendarDay {
+  private readonly format: Intl.DateTimeFormat;
+  private cached: { date: string; start: number } | null = null;
+
+  constructor(timeZone: string) {
+    this.format = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' });
   }
-  return high;
+
+  of(now: number): { date: string; start: number } {
+    const date = this.format.format(now);
+    if (this.cached?.date !== date || this.cached.start > now) {
+      let low = now - 26 * 3600 * 1000;
+      let high = now;
+      while (high - low > 1) {
+        const mid = low + Math.floor((high - low) / 2);
+        if (this.format.format(mid) === date) high = mid;
+        else low = mid;
+      }
+      this.cached = { date, start: high };
+    }
+    return this.cached;
+  }
 }
