@@ -2,6 +2,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, statSync
 import { homedir } from 'node:os';
 import path from 'node:path';
 import { UsageError, type CliIO, type Command } from './command.js';
+import { TELEMETRY_OPTIONS, TELEMETRY_USAGE, withTelemetry } from './telemetry.js';
 import { errorMessage } from '../util/errors.js';
 import { isJsonObject } from '../util/json.js';
 
@@ -42,7 +43,7 @@ export class SettingsError extends Error {}
 
 export const installHooksCommand: Command = {
   name: 'install-hooks',
-  usage: `claude-bridge install-hooks [--settings PATH] [--url URL] [--dry-run] [--uninstall] [--statusline] [--force-statusline]
+  usage: `claude-bridge install-hooks [--settings PATH] [--url URL] [--dry-run] [--uninstall] [--statusline] [--force-statusline] [--telemetry]
 
   --settings PATH      Claude Code settings file (default $CLAUDE_CONFIG_DIR/settings.json, else ~/.claude/settings.json)
   --url URL            the bridge's base URL (default ${DEFAULT_BRIDGE_URL}); its hook entries are recognised by <URL>/hooks/
@@ -50,6 +51,7 @@ export const installHooksCommand: Command = {
   --uninstall          remove only the bridge's own entries (and its status line)
   --statusline         also set the status line to '${STATUSLINE_COMMAND} --url URL' (an existing different one is kept)
   --force-statusline   replace an existing different status line
+${TELEMETRY_USAGE}
 
 Installs an HTTP hook for ${HTTP_HOOK_EVENTS.join(', ')}.
 A timestamped backup (settings.json.bak-<time>) is written before anything changes; running it
@@ -61,6 +63,7 @@ twice changes nothing.`,
     uninstall: { type: 'boolean' },
     statusline: { type: 'boolean' },
     'force-statusline': { type: 'boolean' },
+    ...TELEMETRY_OPTIONS,
   },
   async run(values, io) {
     const base = bridgeUrl(values.url);
@@ -69,7 +72,8 @@ twice changes nothing.`,
     try {
       const original = existsSync(file) ? readFileSync(file, 'utf8') : null;
       const settings = original === null ? {} : parseSettings(original, file);
-      const result = values.uninstall ? uninstallBridgeHooks(settings, base) : installBridgeHooks(settings, base, statusline);
+      const hooks = values.uninstall ? uninstallBridgeHooks(settings, base) : installBridgeHooks(settings, base, statusline);
+      const result = withTelemetry(hooks, values, (message) => new SettingsError(message));
       for (const warning of result.warnings) io.stderr(`warning: ${warning}\n`);
       return applyChange(file, original, result, Boolean(values['dry-run']), io);
     } catch (error) {
