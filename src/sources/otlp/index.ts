@@ -72,6 +72,7 @@ export function buildOtlpComponent(context: ComponentContext, options: OtlpCompo
       const result = status !== 200 ? 'rejected' : outcome && outcome.rejected > 0 ? 'partial' : 'success';
       counters.exports.inc({ signal, result });
       if (outcome && outcome.rejected > 0) counters.rejectedItems.inc({ signal }, outcome.rejected);
+      if (status === 200) health.success(); // last_success: the last export taken
       if (result === 'success') exports.accepted += 1;
       else if (result === 'partial') exports.partial += 1;
       else exports.rejected += 1;
