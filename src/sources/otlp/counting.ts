@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { keyOf, type LogEvent, type SumPoint } from './payload.js';
 
 /** What one data point adds to its counter, and why nothing when it adds nothing. */
@@ -34,7 +35,7 @@ export class SumIncrements {
   }
 
   increase(point: SumPoint): Increase {
-    const series = `${point.metric}|${point.resourceKey}|${keyOf(point.attributes)}`;
+    const series = digest(`${point.metric}|${point.resourceKey}|${keyOf(point.attributes)}`);
     return point.temporality === 'delta' ? this.delta(series, point) : this.cumulativeIncrease(series, point);
   }
 
@@ -85,11 +86,16 @@ export class SeenEvents {
   /** True the first time an event is offered. */
   firstTime(event: LogEvent): boolean {
     const a = event.attributes;
-    const key = [a['session.id'], a['event.sequence'], event.name, event.timeNs ?? event.time, a['request_id'], a['prompt.id']].join('|');
+    const key = digest([a['session.id'], a['event.sequence'], event.name, event.timeNs ?? event.time, a['request_id'], a['prompt.id']].join('|'));
     if (this.seen.has(key)) return false;
     remember(this.seen, key, this.max);
     return true;
   }
+}
+
+/** Keys are remembered as digests: a series key (every attribute) is hundreds of bytes. */
+function digest(key: string): string {
+  return createHash('sha1').update(key).digest('base64');
 }
 
 function remember(set: Set<string>, key: string, max: number): void {
