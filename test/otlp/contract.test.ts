@@ -77,16 +77,19 @@ describe('Claude Code telemetry, as recorded', () => {
     }
   });
 
-  it('the 429 session: api_error 429 then api_retries_exhausted, same session and prompt as the StopFailure hook', () => {
-    const logs = decodeRequest('logs', otlpProtobuf('429-logs-2.pb')) as any;
+  it.each([
+    ['2.1.332 (protobuf)', () => decodeRequest('logs', otlpProtobuf('429-logs-2.pb')), () => recordedHookInput('429-hook-StopFailure.json')],
+    ['2.1.197 (JSON)', () => otlpJson('paired-429-2.1.197/logs.json'), () => otlpJson('paired-429-2.1.197/StopFailure.json')],
+  ])('Claude Code %s, a 429: api_error then api_retries_exhausted, with the session and prompt ids of the StopFailure hook', (_version, readLogs, readHook) => {
+    const logs = readLogs() as any;
     const records = logs.resourceLogs[0].scopeLogs[0].logRecords as any[];
     const attribute = (record: any, key: string) => record.attributes.find((a: any) => a.key === key)?.value;
     expect(records.map((r) => attribute(r, 'event.name').stringValue)).toEqual(['api_error', 'api_retries_exhausted']);
-    const hook = recordedHookInput('429-hook-StopFailure.json');
+    const hook = readHook();
     expect(hook).toMatchObject({ hook_event_name: 'StopFailure', error: 'rate_limit' });
     for (const record of records) {
-      expect(attribute(record, 'status_code').intValue).toBe('429');
-      // What the rate-limit de-duplication relies on, checked with the real Claude Code 2.1.332.
+      expect(Number(attribute(record, 'status_code').intValue)).toBe(429);
+      // What the rate-limit de-duplication relies on, recorded from the real Claude Code.
       expect(attribute(record, 'session.id').stringValue).toBe(hook.session_id);
       expect(attribute(record, 'prompt.id').stringValue).toBe(hook.prompt_id);
     }

@@ -60,6 +60,13 @@ describe('an api_error 429 in telemetry', () => {
     expect((await status()).backoff.attempt).toBe(2);
   });
 
+  it('Claude Code 2.1.197 over JSON: its StopFailure and its 429 events for one failure escalate once', async () => {
+    const logs = otlpJson('paired-429-2.1.197/logs.json');
+    expect((await api.send('/v1/logs', shiftOtlp(logs, INJECTED_NOW - 300 - latestTime(logs)))).status).toBe(200);
+    expect((await api.post('/hooks/StopFailure', otlpJson('paired-429-2.1.197/StopFailure.json'))).status).toBe(200);
+    expect(await status()).toMatchObject({ state: 'backoff', backoff: { attempt: 1 } });
+  });
+
   it('an old 429 (an export replayed after signal_ttl_s) does not slow Claude Code down now', async () => {
     const old = otlpJson('logs-429-retries-exhausted.json');
     await api.send('/v1/logs', shiftOtlp(old, INJECTED_NOW - 600_000 - latestTime(old)));
