@@ -1,11 +1,16 @@
-import { request } from 'node:http';
+import { createServer, request } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { ProtobufLogsSerializer, ProtobufMetricsSerializer } from '@opentelemetry/otlp-transformer';
+import { Bridge } from '../../src/bridge.js';
+import { MemoryStateStore } from '../../src/recovery/store.js';
+import { createOtlpComponent } from '../../src/sources/otlp/index.js';
 import { decodeStatus, encodeRequest } from '../../src/sources/otlp/proto.js';
+import { silentLogger } from '../../src/util/logger.js';
 import { testConfig } from '../support/config.js';
 import { ManualClock } from '../support/manual-clock.js';
 import { INJECTED_NOW } from '../usage/support/usage.js';
-import { latestTime, metricValue, otlpJson, shiftOtlp, startOtlpBridge, type OtlpBridge } from './support.js';
+import { latestTime, metricValue, otlpJson, otlpOf, postOtlp, shiftOtlp, startOtlpBridge, type OtlpBridge } from './support.js';
 
 /** The OTLP/HTTP answers: success, partial success, and each failure with its status. */
 describe('the OTLP/HTTP receiver', () => {
@@ -116,5 +121,35 @@ describe('the OTLP/HTTP receiver', () => {
     });
     expect(answer).toEqual({ status: 503, retryAfter: '5' });
     await stopped;
+  });
+});
+
+describe('the OTLP port taken by another program', () => {
+  it('is shown in /health with a hint, the bridge serves on, and the receiver listens once the port is free', async () => {
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const port = (blocker.address() as AddressInfo).port;
+    const clock = new ManualClock(INJECTED_NOW);
+    const config = testConfig({ usage: { source: 'none' }, hooks_server: { enabled: false }, otlp: { retry_bind_s: 30 } });
+    config.server.port = 0;
+    const bridge = new Bridge({ config: { ...config, otlp: { ...config.otlp, port } }, logger: silentLogger, store: new MemoryStateStore(), clock, components: [createOtlpComponent({ timeZone: 'UTC' })] });
+    await bridge.start();
+    try {
+      const otlp = otlpOf(bridge);
+      const health = bridge.health.report();
+      expect(health.status).toBe('degraded');
+      expect(health.sources.otlp).toMatchObject({ up: false, last_error: expect.stringMatching(/cannot listen on 127.0.0.1:\d+: .*EADDRINUSE/), details: { hint: expect.stringMatching(/otlp.port/) } });
+      await new Promise<void>((resolve) => blocker.close(() => resolve()));
+      const listening = new Promise<void>((resolve) => {
+        const check = () => (otlp.address() ? resolve() : setImmediate(check));
+        check();
+      });
+      clock.advance(30_000);
+      await listening;
+      expect(bridge.health.report().sources.otlp!.up).toBe(true);
+      expect((await postOtlp(`http://127.0.0.1:${port}/v1/logs`, {})).status).toBe(200);
+    } finally {
+      await bridge.stop();
+    }
   });
 });
