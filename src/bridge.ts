@@ -68,7 +68,11 @@ export class Bridge {
       report: new RateLimitHits(this.controller, this.clock, config, logger.child({ component: 'alerts' })),
       recoveryState: () => this.controller.snapshot().state,
     };
-    this.components = (options.components ?? []).map((factory) => factory(context));
+    this.components = [];
+    for (const factory of options.components ?? []) {
+      const own = this.components.length;
+      this.components.push(factory({ ...context, peerSignals: () => this.signals(own) }));
+    }
     this.health = new HealthService(this.controller, this.clock.now(), () => this.clock.now(), config.bridge.name);
     for (const component of this.components) for (const reporter of component.health ?? []) this.health.add(reporter);
     this.decisions = hookDecisionRoutes({ config, clock: this.clock, logger: logger.child({ component: 'hooks' }), registry: this.registry, controller: this.controller });
@@ -81,9 +85,9 @@ export class Bridge {
     );
   }
 
-  /** Every component's usage signals, merged. */
-  signals() {
-    return mergeSignals(this.components.flatMap((c) => (c.signals ? [c.signals()] : [])));
+  /** Every component's usage signals, merged (but those of the component at `except`). */
+  signals(except?: number) {
+    return mergeSignals(this.components.flatMap((c, index) => (c.signals && index !== except ? [c.signals()] : [])));
   }
 
   createApp() {

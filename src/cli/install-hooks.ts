@@ -2,6 +2,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, statSync
 import { homedir } from 'node:os';
 import path from 'node:path';
 import { UsageError, type CliIO, type Command } from './command.js';
+import { TELEMETRY_OPTIONS, TELEMETRY_USAGE, withTelemetry } from './telemetry.js';
 import { errorMessage } from '../util/errors.js';
 import { isJsonObject } from '../util/json.js';
 
@@ -58,7 +59,7 @@ export class SettingsError extends Error {}
 
 export const installHooksCommand: Command = {
   name: 'install-hooks',
-  usage: `claude-bridge install-hooks [--settings PATH] [--url URL] [--command [--config FILE]] [--dry-run] [--uninstall] [--statusline] [--force-statusline]
+  usage: `claude-bridge install-hooks [--settings PATH] [--url URL] [--command [--config FILE]] [--dry-run] [--uninstall] [--statusline] [--force-statusline] [--telemetry]
 
   --settings PATH      Claude Code settings file (default $CLAUDE_CONFIG_DIR/settings.json, else ~/.claude/settings.json)
   --url URL            the bridge's base URL (default ${DEFAULT_BRIDGE_URL}); its HTTP hook entries are recognised by <URL>/hooks/
@@ -70,6 +71,7 @@ export const installHooksCommand: Command = {
   --uninstall          remove only the bridge's own entries, HTTP and command (and its status line)
   --statusline         also set the status line to '${STATUSLINE_COMMAND} --url URL' (an existing different one is kept)
   --force-statusline   replace an existing different status line
+${TELEMETRY_USAGE}
 
 Installs an HTTP hook for ${HTTP_HOOK_EVENTS.join(', ')};
 with --command, a command hook for those and SessionStart. Either kind replaces the other: the
@@ -85,6 +87,7 @@ before anything changes; running it twice changes nothing. The command hooks run
     uninstall: { type: 'boolean' },
     statusline: { type: 'boolean' },
     'force-statusline': { type: 'boolean' },
+    ...TELEMETRY_OPTIONS,
   },
   async run(values, io) {
     const base = parseBridgeUrl(values.url);
@@ -101,7 +104,8 @@ before anything changes; running it twice changes nothing. The command hooks run
     try {
       const original = existsSync(file) ? readFileSync(file, 'utf8') : null;
       const settings = original === null ? {} : parseSettings(original, file);
-      const result = values.uninstall ? uninstallBridgeHooks(settings, base) : installBridgeHooks(settings, base, options);
+      const hooks = values.uninstall ? uninstallBridgeHooks(settings, base) : installBridgeHooks(settings, base, options);
+      const result = withTelemetry(hooks, values, (message) => new SettingsError(message));
       for (const warning of result.warnings) io.stderr(`warning: ${warning}\n`);
       return applyChange(file, original, result, Boolean(values['dry-run']), io);
     } catch (error) {

@@ -170,6 +170,20 @@ const usageSchema = z
   })
   .prefault({});
 
+const otlpSchema = z
+  .strictObject({
+    /** The OTLP/HTTP receiver for Claude Code's own telemetry, on its own port. */
+    enabled: z.boolean().default(true),
+    host: z.string().min(1).default('127.0.0.1'),
+    /** 4318 is OTLP/HTTP's registered port; 0 picks a free one (tests). */
+    port: z.number().int().min(0).max(65535).default(4318),
+    /** Largest request body, after decompression (the OTLP/HTTP specification recommends 20 MiB). */
+    max_body_bytes: z.number().int().min(1024).default(20 * 1024 * 1024),
+    /** How long to wait before trying again when the port cannot be bound (e.g. a Collector has it). */
+    retry_bind_s: positive.default(30),
+  })
+  .prefault({});
+
 const alertsSchema = z
   .strictObject({
     token_threshold: ratio.default(0.8),
@@ -244,6 +258,7 @@ export const configSchema = z.strictObject({
   hooks_server: hooksServerSchema,
   hooks: hooksSchema,
   usage: usageSchema,
+  otlp: otlpSchema,
   alerts: alertsSchema,
   alerting: alertingSchema,
   recovery: recoverySchema,

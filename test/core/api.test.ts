@@ -50,10 +50,10 @@ describe('HTTP API contract', () => {
     expect(Object.keys(body).sort()).toEqual(['active_alerts', 'recovery_state', 'timestamp']); // a bridge without components
     expect(body.recovery_state).toBe('normal');
     expect(Date.parse(body.timestamp)).not.toBeNaN();
-    const served = await startBridge({ config: testConfig({ usage: { source: 'none' }, hooks_server: { enabled: false } }), components: defaultComponents() });
+    const served = await startBridge({ config: testConfig({ usage: { source: 'none' }, hooks_server: { enabled: false }, otlp: { port: 0 } }), components: defaultComponents() });
     try {
       const full = (await served.get('/metrics')).body;
-      expect(Object.keys(full).sort()).toEqual(['active_alerts', 'hooks_data', 'recovery_state', 'sessions_data', 'timestamp', 'usage_data']);
+      expect(Object.keys(full).sort()).toEqual(['active_alerts', 'hooks_data', 'otlp_data', 'recovery_state', 'sessions_data', 'timestamp', 'usage_data']);
     } finally {
       await served.stop();
     }
