@@ -1,7 +1,12 @@
+import { jest } from '@jest/globals';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { CURSOR_FILE } from '../../src/sources/hooks/cursor-store.js';
+import { hooksComponent } from '../../src/sources/hooks/index.js';
+import { startBridge } from '../support/bridge.js';
+import { ManualClock } from '../support/manual-clock.js';
 import { FakeHooksServer, REPLAY_SIZE, type StoredEvent } from './support/fake-hooks-server.js';
+import { AFTER_FIXTURES, tempStateDir } from './support/harness.js';
 import { sampleKey, samples, waitFor } from './support/metrics.js';
 import { BridgeRun, countByType, EventMaker, syncConfig } from './support/sync.js';
 
@@ -257,6 +262,56 @@ describe('hooks server sync: exactly once across restarts of either side', () =>
   });
 
   describe('6. what /health and the metrics show', () => {
+    it('/prometheus shows the resets and rollbacks, and the catch-up figures', async () => {
+      const clock = new ManualClock(AFTER_FIXTURES);
+      const config = syncConfig(server);
+      config.state.dir = tempStateDir();
+      const api = await startBridge({ config, clock, components: [hooksComponent] });
+      try {
+        const health = async () => (await api.get('/health')).body.sources.hooks_server.details as Record<string, unknown>;
+        await waitFor(async () => (await health()).sync === 'live', 'the first replay');
+        await postAll(make.many(5));
+        await waitFor(async () => (await api.get('/metrics')).body.hooks_data.events_total === 5, 'five live events');
+        server.down = true;
+        server.dropConnections();
+        await waitFor(async () => (await health()).state === 'disconnected' && clock.pendingTimers() > 0, 'the reconnect to be scheduled');
+        server.loseNewestRows(2);
+        server.down = false;
+        clock.advance(8000);
+        await waitFor(async () => server.connections === 2 && (await health()).sync === 'live', 'the reconnect');
+        const exposition = (await api.get('/prometheus')).text;
+        expect(exposition).toContain('claude_bridge_hooks_database_resets_total{kind="rollback"} 1');
+        expect(exposition).toContain('claude_bridge_hooks_database_resets_total{kind="reset"} 0');
+        expect(exposition).toContain('claude_bridge_hooks_catch_up_capped_total 0');
+        expect(exposition).toContain('claude_bridge_hook_events_total{event="PreToolUse",source_app="obs-test"} 2'); // counted before the rollback, not again
+        expect(await health()).toMatchObject({ database_rollbacks_total: 1, database_resets_total: 0, cursor: { id: 3 } });
+      } finally {
+        await api.stop();
+      }
+    });
+
+    it('a prompt exit after SIGTERM: the catch-up uses no fetch and leaves no connection, timer or socket behind', async () => {
+      // fetch's HTTP parser is WebAssembly that V8 recompiles in the background; the process waited for it on exit.
+      const fetchSpy = jest.spyOn(globalThis, 'fetch');
+      try {
+        const first = await start();
+        await first.stop();
+        runs.splice(runs.indexOf(first), 1);
+        make.many(400).forEach((e) => server.insert(e));
+        const second = await start({ stateDir: first.stateDir });
+        expect(server.recentRequests).toEqual(['?limit=1200']);
+        expect(await second.total()).toBe(400);
+        expect(fetchSpy).not.toHaveBeenCalled();
+        await waitFor(() => server.openHttpConnections === 0, 'the window connection to close');
+        await second.stop();
+        runs.splice(runs.indexOf(second), 1);
+        await waitFor(() => server.openConnections === 0, 'the WebSocket to close');
+        expect(second.harness.clock.pendingTimers()).toBe(0);
+      } finally {
+        fetchSpy.mockRestore();
+      }
+    });
+
     it('last_event_at moves on events recovered by catch-up', async () => {
       const first = await start();
       await first.stop();

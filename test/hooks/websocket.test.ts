@@ -246,17 +246,28 @@ describe('hooks server WebSocket client', () => {
     expect(server.connections).toBe(1);
   });
 
-  it('accepts multi-megabyte frames, and refuses frames above max_frame_bytes by reconnecting', async () => {
+  it('accepts multi-megabyte frames; one above max_frame_bytes closes the socket (1009), and its event is counted after the reconnect', async () => {
     harness = hooksHarness(configFor(server, { max_frame_bytes: 8 * 1024 * 1024 }));
     await harness.component.start!();
     await waitFor(connected, 'connection');
     const chat = Array.from({ length: 5000 }, (_, i) => ({ type: 'assistant', message: { content: 'x'.repeat(1000), i } }));
-    await server.sendEvent(event(1, 'Stop', {}, { chat }));
+    const stop = event(1, 'Stop', {}, { chat });
+    server.stored.push(stop);
+    await server.sendEvent(stop);
     await waitFor(async () => (await total()) === 1, 'a 5 MB Stop event');
 
-    await server.sendEvent(event(2, 'Stop', {}, { chat: [...chat, ...chat] })).catch(() => undefined);
+    const tooLarge = event(2, 'Stop', {}, { chat: [...chat, ...chat] });
+    server.stored.push(tooLarge);
+    await server.sendEvent(tooLarge).catch(() => undefined);
     await waitFor(() => harness.websocketState() === 'disconnected', 'the oversized frame to close the socket');
     expect(harness.component.health![0]!.status()).toMatchObject({ up: false, last_error: expect.stringMatching(/1009|payload/i) });
+    expect(await total()).toBe(1);
+
+    // The next replay holds both (10 MB and more, streamed past max_frame_bytes): event 2 is counted from it, once.
+    harness.clock.advance(1000);
+    await waitFor(async () => server.connections === 2 && connected() && (await total()) === 2, 'the reconnect and the catch-up');
+    expect(await duplicates()).toBe(1); // event 1 in the replay
+    expect(server.connections).toBe(2);
   });
 
   it('stays disabled when hooks_server.enabled is false', async () => {

@@ -48,13 +48,20 @@ export class FakeHooksServer {
   private latest: WebSocket | null = null;
   private rows: StoredEvent[] = [];
   private highestId = 0;
+  /** TCP connections of plain HTTP requests (upgraded ones are WebSockets). */
+  private readonly httpSockets = new Set<Socket>();
 
   private constructor(
     private readonly http: Server,
     private readonly wss: WebSocketServer,
   ) {
     http.on('request', (req, res) => void this.answerHttp(req, res));
+    http.on('connection', (socket: Socket) => {
+      this.httpSockets.add(socket);
+      socket.on('close', () => this.httpSockets.delete(socket));
+    });
     http.on('upgrade', (req, socket: Socket, head) => {
+      this.httpSockets.delete(socket);
       if (this.down) {
         socket.destroy();
         return;
@@ -87,6 +94,11 @@ export class FakeHooksServer {
 
   get openConnections(): number {
     return this.sockets.size;
+  }
+
+  /** Open HTTP connections (keep-alive ones included) that are not WebSockets. */
+  get openHttpConnections(): number {
+    return this.httpSockets.size;
   }
 
   /** The events table. */
