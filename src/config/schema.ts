@@ -120,6 +120,19 @@ const hooksServerSchema = z
     max_frame_bytes: z.number().int().min(1024).default(256 * 1024 * 1024),
     /** How many event ids are remembered above the contiguous low-water mark. */
     dedupe_window: z.number().int().min(100).default(100_000),
+    /**
+     * Catching up after a reconnect or a restart asks the server for ever larger windows of its
+     * newest events (`GET /events/recent?limit=N`, streamed) until the last counted event is in one;
+     * this is the largest. Reaching it is counted (`claude_bridge_hooks_catch_up_capped_total`):
+     * older missed events are then not counted.
+     */
+    catch_up_max_events: z.number().int().min(300).default(50_000),
+    /**
+     * How many of the most recently counted events are remembered by content (with a few older
+     * ones), saved in `state.dir`: after the server loses its newest rows (a crash, its WAL
+     * clean-up), the newest one still intact tells which ids it hands out again.
+     */
+    cursor_history: z.number().int().min(16).default(2048),
   })
   .prefault({});
 

@@ -7,7 +7,7 @@ import { itWithBinaries } from '../support/binaries.js';
 import { testConfig } from '../support/config.js';
 import { fixturePath, readJsonFixture, readJsonLinesFixture } from '../support/fixtures.js';
 import { ManualClock } from '../support/manual-clock.js';
-import { AFTER_FIXTURES } from './support/harness.js';
+import { AFTER_FIXTURES, tempStateDir } from './support/harness.js';
 import { family, samples, sampleKey, waitFor } from './support/metrics.js';
 
 type HookInput = Record<string, unknown> & { hook_event_name: string };
@@ -370,7 +370,7 @@ describe('the bridge with its hooks server down', () => {
     const api = await startBridge({
       clock,
       components: [hooksComponent],
-      config: testConfig({ hooks_server: { url: 'ws://127.0.0.1:9/stream' } }),
+      config: testConfig({ hooks_server: { url: 'ws://127.0.0.1:9/stream' }, state: { dir: tempStateDir() } }),
     });
     try {
       await waitFor(async () => (await api.get('/health')).body.sources.hooks_server?.last_error !== null, 'the failed attempt');
