@@ -60,7 +60,7 @@ export function buildUsageComponent(context: ComponentContext, options: UsageCom
       stateDir: options.stateDir === undefined ? expandHome(config.state.dir) : options.stateDir,
       clock,
       logger: logger.child({ component: 'usage', source: registration.name }),
-      onChange: () => poller?.requestPoll(),
+      onChange: () => poller?.requestPoll(registration.name),
       ...(options.ccusageCommand ? { ccusageCommand: options.ccusageCommand } : {}),
     }),
   );

@@ -46,16 +46,31 @@ export class UsagePoller {
   }
 
   /**
-   * A source saw new data: poll now, or once more right after the cycle in flight (which may have
-   * read the data before it changed). Bursts collapse into at most one extra cycle.
+   * A source saw new data. The block source: poll now, or once more right after the cycle in
+   * flight (which may have read the data before it changed); bursts collapse into one extra
+   * cycle. The daily cost source alone: only today's cost is read again.
    */
-  requestPoll(): void {
+  requestPoll(source: string): void {
     if (!this.running) return;
+    const primary = this.primary === undefined ? this.deps.mode : this.primary;
+    if (source !== primary) {
+      if (this.deps.daily?.name === source) void this.refreshDaily();
+      return;
+    }
     if (this.inFlight) {
       this.again = true;
       return;
     }
     void this.pollOnce();
+  }
+
+  private async refreshDaily(): Promise<void> {
+    const daily = this.deps.daily;
+    if (!daily) return;
+    const cost = await attempt(() => daily.today());
+    if (cost.ok) this.deps.state.daily = cost.value;
+    const health = this.healthOf(daily.name);
+    if (health) this.record(health, cost, () => ({ used_for: 'daily cost', selected: false }));
   }
 
   start(): void {

@@ -37,9 +37,6 @@ export interface TranscriptReaderOptions {
 const MARKER = Buffer.from(USAGE_MARKER);
 /** Unknown model names listed in /health (their count is always complete). */
 const MAX_LISTED_UNKNOWN = 20;
-/** Files untouched for this long are stat'ed on every COLD_SWEEP_EVERY-th sweep only. */
-const COLD_AFTER_MS = 24 * 3600_000;
-const COLD_SWEEP_EVERY = 10;
 
 export interface ReaderCounters {
   /** Lines carrying `"usage":{` that were parsed. */
@@ -103,10 +100,11 @@ export class TranscriptReader {
   private work: Promise<void> = Promise.resolve();
   private drainScheduled = false;
   private started: Promise<void> | null = null;
+  /** The first read is done: from now on, new lines are announced through onChange. */
+  private initialized = false;
   private stopped = false;
   private sweepTimer: TimerHandle | null = null;
   private flushTimer: TimerHandle | null = null;
-  private sweeps = 0;
   private changed = false;
   private dirtySinceFlush = false;
   private rebuildNeeded = false;
@@ -218,6 +216,7 @@ export class TranscriptReader {
   private async initialize(): Promise<void> {
     await this.loadIndex();
     await this.sweepNow();
+    this.initialized = true;
     this.scheduleSweep();
   }
 
@@ -332,7 +331,6 @@ export class TranscriptReader {
   }
 
   private async sweepNow(): Promise<void> {
-    this.sweeps += 1;
     const roots = projectDirs(this.options.configDir);
     const found: FoundFile[] = [];
     for (const [rootIndex, root] of roots.entries()) {
@@ -347,13 +345,7 @@ export class TranscriptReader {
       if (stats.mtimeMs !== this.folders.get(folder)) found.push(...this.scanFolder(folder));
     }
     for (const item of found) this.track(item);
-    const now = this.options.clock.now();
-    const everything = this.sweeps % COLD_SWEEP_EVERY === 1;
-    for (const tracked of [...this.files.values()]) {
-      const cold = tracked.offset > 0 && now - tracked.mtimeMs > COLD_AFTER_MS;
-      if (cold && !everything) continue;
-      await this.refresh(tracked, statOrNull(tracked.path));
-    }
+    for (const tracked of [...this.files.values()]) await this.refresh(tracked, statOrNull(tracked.path));
     if (this.options.watch) this.watcher.sync([...this.folders.keys()]);
     await this.afterBatch();
   }
@@ -518,7 +510,7 @@ export class TranscriptReader {
     this.changed = false;
     this.dirtySinceFlush = true;
     this.scheduleFlush();
-    this.options.onChange?.();
+    if (this.initialized) this.options.onChange?.();
   }
 
   /** A file that had beaten a duplicate elsewhere is gone: only a full read counts that duplicate again. */
