@@ -66,6 +66,9 @@ export class Ledgers {
       } else if (this.candidateWins(candidate, match)) {
         joins.push(ledger);
         evictions.push([match, ledger]);
+      } else if (this.store.int.file[match] !== candidate.file) {
+        // the copy that stays must bring this one back if its own file goes
+        this.store.set(match, FLAG.beatOtherFile, true);
       }
     }
     if (joins.length === 0) return;
