@@ -164,9 +164,44 @@ const hooksSchema = z
   })
   .prefault({});
 
+const perMillion = z.number().min(0);
+const kindPrices = {
+  /** USD per million input tokens. */
+  input: perMillion,
+  output: perMillion,
+  /** 5-minute cache writes; ccusage's default is 1.25 × input. (1-hour writes cost 2 × input.) */
+  cache_write: perMillion.optional(),
+  /** Default 0.1 × input. */
+  cache_read: perMillion.optional(),
+};
+/** One model's prices, replacing the shipped table's (or adding a model it does not know). */
+const modelPricingSchema = z.strictObject({
+  ...kindPrices,
+  /** Rates for each kind's tokens beyond 200,000 in one message (the 1M-context models). */
+  above_200k: z.strictObject(kindPrices).optional(),
+  /** Cost multiplier for `speed: "fast"` messages. */
+  fast: positive.optional(),
+});
+
+const transcriptsSchema = z
+  .strictObject({
+    /** The active block's rule: `ccusage` (the same blocks as `ccusage blocks`) or `claude-monitor` (a block ends at its 5-hour mark even while still used). */
+    block_rule: z.enum(['ccusage', 'claude-monitor']).default('ccusage'),
+    /** File-system notifications (inotify, FSEvents): an append counts within a second. Off: only the sweep notices. */
+    watch: z.boolean().default(true),
+    /** The stat sweep that catches what notifications miss (network folders, a full inotify table). */
+    sweep_interval_s: positive.default(20),
+    /** Keep the reader's index (offsets and counted entries) in state.dir, so a restart resumes instead of reading everything. */
+    index: z.boolean().default(true),
+    /** How long after a change the index is written; changes in between are written together. */
+    index_flush_s: positive.default(60),
+  })
+  .prefault({});
+
 const usageSchema = z
   .strictObject({
-    source: z.enum(['auto', 'claude-monitor', 'ccusage', 'none']).default('auto'),
+    /** auto: the first usable of transcripts (in-process reader), claude-monitor, ccusage. */
+    source: z.enum(['auto', 'transcripts', 'claude-monitor', 'ccusage', 'none']).default('auto'),
     poll_interval_s: upTo(DAY_S).default(30),
     timeout_s: upTo(HOUR_S).default(20),
     max_output_bytes: z.number().int().min(1024).default(64 * 1024 * 1024),
@@ -180,6 +215,10 @@ const usageSchema = z
     statusline_ttl_s: upTo(DAY_S).default(300),
     /** Which cost the cost alert compares: the active 5-hour block or the calendar day. */
     cost_scope: z.enum(['block', 'day']).default('day'),
+    /** Per model id: prices in USD per million tokens over the shipped table (ccusage 20.0.24's offline prices). */
+    pricing: z.record(z.string().min(1), modelPricingSchema).default({}),
+    /** The incremental transcript reader (`source: transcripts`). */
+    transcripts: transcriptsSchema,
   })
   .prefault({});
 
