@@ -44,10 +44,25 @@ need_root() {
   [ "$(id -u)" -eq 0 ] || die "$1 needs root: sudo bash scripts/containers.sh $2"
 }
 
+# The Debian package that provides each tool this script runs.
+package_of() {
+  case "$1" in
+  docker | dockerd) echo docker.io ;;
+  promtool) echo prometheus ;;
+  amtool) echo prometheus-alertmanager ;;
+  node | npm) echo nodejs ;;
+  *) echo "$1" ;;
+  esac
+}
+
 need_tools() {
-  local missing=() tool
-  for tool in "$@"; do command -v "$tool" >/dev/null 2>&1 || missing+=("$tool"); done
-  ((${#missing[@]} == 0)) || die "missing: ${missing[*]} (sudo apt-get install docker.io debootstrap)"
+  local missing=() packages=() tool
+  for tool in "$@"; do
+    command -v "$tool" >/dev/null 2>&1 && continue
+    missing+=("$tool")
+    packages+=("$(package_of "$tool")")
+  done
+  ((${#missing[@]} == 0)) || die "missing: ${missing[*]} (sudo apt-get install $(printf '%s\n' "${packages[@]}" | sort -u | paste -sd ' '))"
 }
 
 engine_answers() { docker version --format '{{.Server.Version}}' >/dev/null 2>&1; }
