@@ -190,13 +190,15 @@ ${extra}`,
     it('a one-shot signal (StopFailure rate_limit) past its expiry: no hold', async () => {
       expect((await bridge.post('/hooks/StopFailure', input('StopFailure'))).status).toBe(200);
       expect((await bridge.get('/recovery/status')).body.state).toBe('backoff');
-      // were the lapsed signal still applied, the command would hold for an hour and the test time out
+      // were the lapsed signal still applied, the command would hold for the longest hold the config
+      // allows (590 s, below Claude Code's hook timeout) and the test time out
       const hour = 3_600_000;
+      const longestHold = 590_000;
       const lapsed = savedCopy('signal-lapsed', (state) => {
         state.backoff.delayMs = hour;
         for (const origin of state.alerts[0].origins) origin.expiresAt = clock.now() - 1000;
       });
-      writeFileSync(lapsed, `${readFileSync(lapsed, 'utf8')}hooks: { max_hold_ms: { PreToolUse: ${hour} } }\n`);
+      writeFileSync(lapsed, `${readFileSync(lapsed, 'utf8')}hooks: { max_hold_ms: { PreToolUse: ${longestHold} } }\n`);
       expect(await down(input('PreToolUse'), lapsed)).toMatchObject({ code: 0, answer: {} });
     }, 60_000);
 

@@ -6,19 +6,34 @@
  * The engine and the base image come from scripts/containers.sh where no registry is reachable;
  * the bridge image is built from the repository's own Dockerfile.
  */
-import { chmodSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { GenericContainer, Wait, type StartedTestContainer } from 'testcontainers';
+import { parseDocument } from 'yaml';
 import { parseCcusageBlocks } from '../../src/sources/usage/ccusage-json.js';
-import { describeWithContainerEngine } from '../support/binaries.js';
+import { describeWithContainerEngine, readRepoFile } from '../support/binaries.js';
 import { readJsonFixture } from '../support/fixtures.js';
 import { claudeConfigCopy, seriesValue, shiftToNow } from '../usage/support/usage.js';
 import { buildBridgeImage, describeImage, docker, dockerfileNodeImage, dockerOk, inspect, requestJson, type BuildResult, type JsonResponse } from './support/engine.js';
 
 const BASE_IMAGE = dockerfileNodeImage();
 const STATE_VOLUME_MOUNT = '/var/lib/claude-bridge';
+const IMAGE_CONFIG = '/etc/claude-bridge/config.yaml';
 const recordedActive = parseCcusageBlocks(readJsonFixture('ccusage', 'blocks.json')).find((b) => b.isActive)!;
+
+/**
+ * The shipped config.yaml with `usage.source: ccusage`: `auto` prefers the in-process transcript
+ * reader, and what this suite checks is the image's bundled ccusage binary.
+ */
+function ccusageConfig(dir: string): string {
+  const config = parseDocument(readRepoFile('config.yaml'));
+  config.setIn(['usage', 'source'], 'ccusage');
+  const file = path.join(dir, 'config.yaml');
+  writeFileSync(file, String(config));
+  chmodSync(file, 0o644);
+  return file;
+}
 
 /** The engine's clock: the container runs on it, whatever clock this process has been given. */
 function engineNow(): number {
@@ -65,6 +80,10 @@ describeWithContainerEngine([BASE_IMAGE], `the bridge image (built on ${BASE_IMA
   let build: BuildResult;
   let bridge: StartedTestContainer;
   let shiftMs = 0;
+  const configDir = mkdtempSync(path.join(tmpdir(), 'bridge-image-config-'));
+  const configFile = ccusageConfig(configDir);
+  chmodSync(configDir, 0o755);
+  const configMount = { source: configFile, target: IMAGE_CONFIG, mode: 'ro' as const };
 
   const startBridge = () =>
     new GenericContainer(build.image)
@@ -73,6 +92,7 @@ describeWithContainerEngine([BASE_IMAGE], `the bridge image (built on ${BASE_IMA
       .withBindMounts([
         { source: claudeHome, target: '/home/node/.claude', mode: 'ro' },
         { source: volume, target: STATE_VOLUME_MOUNT, mode: 'rw' },
+        configMount,
       ])
       .withWaitStrategy(Wait.forHttp('/health', 8080).forStatusCodeMatching((status) => status < 500))
       .withStartupTimeout(60_000)
@@ -99,6 +119,7 @@ describeWithContainerEngine([BASE_IMAGE], `the bridge image (built on ${BASE_IMA
     for (const container of started) await container.stop({ timeout: 0 }).catch(() => undefined);
     docker(['volume', 'rm', '-f', volume]);
     rmSync(claudeHome, { recursive: true, force: true });
+    rmSync(configDir, { recursive: true, force: true });
   }, 60_000);
 
   it('serves /health, and the HEALTHCHECK the image declares passes', async () => {
@@ -137,7 +158,7 @@ describeWithContainerEngine([BASE_IMAGE], `the bridge image (built on ${BASE_IMA
   it('a ccusage binary that cannot be made executable (the bug this image had) is named in /health with its cause', async () => {
     const broken = await new GenericContainer(build.image)
       .withExposedPorts(8080)
-      .withBindMounts([{ source: claudeHome, target: '/home/node/.claude', mode: 'ro' }])
+      .withBindMounts([{ source: claudeHome, target: '/home/node/.claude', mode: 'ro' }, configMount])
       .withWaitStrategy(Wait.forHttp('/health', 8080).forStatusCodeMatching((status) => status < 500))
       .start();
     started.push(broken);
