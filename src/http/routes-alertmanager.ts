@@ -8,6 +8,8 @@ import { errorMessage } from '../util/errors.js';
 import { HttpError } from '../util/errors.js';
 import type { RouteModule } from '../component.js';
 import { isJsonObject } from '../util/json.js';
+import { truncate } from '../util/text.js';
+import { MAX_ORIGIN_KEY_LENGTH } from '../recovery/types.js';
 
 export const ALERTMANAGER_WEBHOOK_PATH = '/alertmanager/webhook';
 
@@ -73,7 +75,7 @@ class ResolvedInstances {
   }
 }
 
-const instanceKey = (alert: WebhookAlert) => `${alert.fingerprint}@${Date.parse(alert.startsAt)}`;
+const instanceKey = (alert: WebhookAlert) => `${truncate(alert.fingerprint, MAX_ORIGIN_KEY_LENGTH)}@${Date.parse(alert.startsAt)}`;
 
 /**
  * `POST /alertmanager/webhook`: Alertmanager's notices drive the recovery controller. Each alert

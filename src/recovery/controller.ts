@@ -7,6 +7,7 @@ import { errorMessage } from '../util/errors.js';
 import { backoffDelayMs, nextDayAt } from './backoff.js';
 import type { PersistedState, StateStore } from './store.js';
 import { isSaneInstant } from '../util/time.js';
+import { truncate } from '../util/text.js';
 import {
   MAX_ORIGIN_KEY_LENGTH,
   MAX_ORIGINS_PER_ALERT,
@@ -97,7 +98,7 @@ export class RecoveryController {
 
   fire(firing: AlertFiring): ChangeResult {
     const now = this.now();
-    const originName = (firing.key ?? '').slice(0, MAX_ORIGIN_KEY_LENGTH);
+    const originName = truncate(firing.key ?? '', MAX_ORIGIN_KEY_LENGTH);
     const key = originKey(firing.origin, originName);
     const entry = this.alerts.get(firing.type);
     const existing = entry?.origins.get(key);
@@ -112,7 +113,7 @@ export class RecoveryController {
       since: existing?.since ?? now,
       startedAt,
       expiresAt: isSaneInstant(firing.expiresAt) ? firing.expiresAt : null,
-      summary: firing.summary?.slice(0, MAX_SUMMARY_LENGTH) ?? null,
+      summary: firing.summary === undefined ? null : truncate(firing.summary, MAX_SUMMARY_LENGTH),
     };
     if (entry && firing.coalesce && action === 'exponential_backoff' && this.backoff.until !== null && now < this.backoff.until) {
       // The hold this would escalate is still running: the same limit, seen again (by another

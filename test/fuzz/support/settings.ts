@@ -56,7 +56,14 @@ export async function checkProperty<T>(
   const property = fc.asyncProperty(arbitrary, async (value) => {
     await predicate(value);
   });
-  const details = await fc.check(property, { numRuns: Math.ceil(fuzzRuns() / inputsPerRun), timeout: HANG_MS, ...replayParameters() });
+  let details: fc.RunDetails<[T]>;
+  try {
+    details = await fc.check(property, { numRuns: Math.ceil(fuzzRuns() / inputsPerRun), timeout: HANG_MS, ...replayParameters() });
+  } catch (error) {
+    // Not a failing case: the generator itself threw (a bug of the target's arbitrary).
+    report({ target, cases: null, failures: 1, seconds: null, error: (error as Error)?.message ?? String(error) });
+    throw error;
+  }
   report({
     target,
     cases: details.numRuns * inputsPerRun,

@@ -105,11 +105,16 @@ const alertBodies: unknown[] = [
   { resets_at: new Date(FUZZ_NOW + 2 * 3_600_000).toISOString(), summary: 'window resets' },
 ];
 
+/** A name as a path segment; a lone surrogate (which encodeURIComponent refuses) goes as U+FFFD, as a client would send it. */
+function segment(name: string): string {
+  return encodeURIComponent(name.replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\ufffd'));
+}
+
 /** Path segments sent as they are: bad percent-encoding, dot segments, an encoded slash or NUL. */
 const RAW_SEGMENTS = ['%E0%A4%A', '..', '%2e%2e', 'a%2Fb', '%00', 'x'.repeat(65)];
 const eventSegment = fc.oneof(
-  { weight: 4, arbitrary: fc.constantFrom(...HOOK_INPUT_FILES, 'Notification', 'SessionStart', 'PreCompact', 'SubagentStop').map(encodeURIComponent) },
-  { weight: 1, arbitrary: fc.string({ maxLength: 80 }).map(encodeURIComponent) },
+  { weight: 4, arbitrary: fc.constantFrom(...HOOK_INPUT_FILES, 'Notification', 'SessionStart', 'PreCompact', 'SubagentStop').map(segment) },
+  { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 80 }).map(segment) },
   { weight: 1, arbitrary: fc.constantFrom(...RAW_SEGMENTS) },
 );
 
@@ -120,13 +125,13 @@ const hookCases: fc.Arbitrary<HttpCase> = fc
     // A name too long for a request line (Node's parser answers 431 itself, before the bridge) stays in the body only.
     const named = isObject(body.value) && typeof body.value.hook_event_name === 'string' && body.value.hook_event_name.length <= 200 ? body.value.hook_event_name : 'PreToolUse';
     if (choice.from === 'none') return { path: '/hooks', body };
-    return { path: `/hooks/${choice.from === 'input' ? encodeURIComponent(named) : choice.segment}`, body };
+    return { path: `/hooks/${choice.from === 'input' ? segment(named) : choice.segment}`, body };
   });
 
-const alertType = fc.oneof({ weight: 6, arbitrary: fc.constantFrom(...ALERT_TYPES) }, { weight: 1, arbitrary: fc.string({ maxLength: 30 }) });
+const alertType = fc.oneof({ weight: 6, arbitrary: fc.constantFrom(...ALERT_TYPES) }, { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 30 }) });
 const alertCases: fc.Arbitrary<HttpCase> = fc
   .tuple(alertType, fc.constantFrom('', '?resolve=1', '?status=resolved', '?resolve=TRUE&resolve=1'), fc.option(fuzzBody(alertBodies), { freq: 8 }))
-  .map(([type, query, body]) => ({ path: `/alerts/${encodeURIComponent(type)}${query}`, body }));
+  .map(([type, query, body]) => ({ path: `/alerts/${segment(type)}${query}`, body }));
 
 const fixed = (path: string, samples: unknown[]): fc.Arbitrary<HttpCase> => fuzzBody(samples).map((body) => ({ path, body }));
 
