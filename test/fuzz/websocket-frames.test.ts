@@ -101,7 +101,7 @@ describe('fuzzing the hooks server WebSocket stream', () => {
           if (seen.events !== expected.events) throw new Error(`${seen.events} events counted, ${expected.events} stored (${said})`);
           if (seen.malformed !== expected.malformed) throw new Error(`${seen.malformed} malformed frames counted, ${expected.malformed} sent (${said})`);
           const details = bridge.details();
-          if (details.state !== 'connected' || details.sync !== 'live') throw new Error(`the stream is ${details.state}/${details.sync} (${said})`);
+          if (details.state !== 'connected' || details.sync !== 'live') throw new Error(`the stream is ${String(details.state)}/${String(details.sync)} (${said})`);
         },
         STEPS_PER_RUN,
       );
