@@ -19,6 +19,7 @@ import { describeWithBinaries } from '../support/binaries.js';
 import { startBridge, type RunningBridge } from '../support/bridge.js';
 import { testConfig } from '../support/config.js';
 import { readJsonFixture } from '../support/fixtures.js';
+import { queriesOf, readDashboards, substituteVariables } from '../support/grafana.js';
 import { freePort, startService, waitFor, type Service } from '../support/processes.js';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
 
@@ -49,6 +50,18 @@ async function webhookCalls(bridge: RunningBridge): Promise<Record<(typeof WEBHO
   const count = (outcome: string) => sumOf(text, 'claude_bridge_webhook_notifications_total', `outcome="${outcome}"`);
   return Object.fromEntries(WEBHOOK_OUTCOMES.map((outcome) => [outcome, count(outcome)])) as Record<(typeof WEBHOOK_OUTCOMES)[number], number>;
 }
+
+/** Team dashboard queries this scenario feeds for every developer (the bridges run no usage source). */
+const FED_PER_DEVELOPER = [
+  'panel "Developers" A',
+  'panel "Developers" B',
+  'panel "Developers" G',
+  'panel "Developers" H',
+  'panel "Recovery state by developer" A',
+  'panel "Rate-limit use (5 h) by developer" A',
+  'panel "Rate-limit use (5 h) by developer" B',
+  'panel "Bridges scraped" A',
+];
 
 const NO_CALLS = { applied: 0, unchanged: 0, ignored: 0, rejected: 0, failed: 0 };
 
@@ -198,4 +211,33 @@ describeWithBinaries(['prometheus', 'prometheus-alertmanager'], 'team: three bri
     expect((await bridges.alice!.get('/recovery/status')).body.state).toBe('normal');
     console.log(`bob: ${(await failedRequests()) - failedBefore} failed webhook requests while cut, then calls ${JSON.stringify(calls)}, 2 state changes`);
   }, 90_000);
+
+  it('every dashboard query runs in the team Prometheus; $developer lists the team and narrows every panel to the chosen developers', async () => {
+    const series = (await (await fetch(`${promUrl}/api/v1/series?${new URLSearchParams({ 'match[]': 'claude_bridge_build_info' }).toString()}`)).json()) as { data: Record<string, string>[] };
+    expect([...new Set(series.data.map((s) => s.developer))].sort()).toEqual([...NAMES]);
+    const problems: string[] = [];
+    let checked = 0;
+    for (const [selection, expected] of [['.*', [...NAMES]], ['bob', ['bob']], ['alice|carol', ['alice', 'carol']]] as const) {
+      for (const { dashboard } of readDashboards()) {
+        for (const query of queriesOf(dashboard).filter((q) => !q.labelValues)) {
+          const expr = substituteVariables(query.expr, dashboard, { rateInterval: '30s', interval: '1s', range: '5m' }, { developer: selection });
+          const where = `${query.dashboard} / ${query.where} (developer=~"${selection}")`;
+          const response = await fetch(`${promUrl}/api/v1/query`, { method: 'POST', body: new URLSearchParams({ query: expr }) });
+          const body = (await response.json()) as { status: string; error?: string; data?: { result: { metric: Record<string, string> }[] } };
+          checked += 1;
+          if (body.status !== 'success') {
+            problems.push(`${where}: ${body.error}`);
+            continue;
+          }
+          const developers = [...new Set(body.data!.result.flatMap((r) => (r.metric.developer === undefined ? [] : [r.metric.developer])))].sort();
+          if (developers.some((d) => !(expected as readonly string[]).includes(d))) problems.push(`${where}: series of ${developers.join(', ')}`);
+          if (query.dashboard === 'Claude Code: Team' && FED_PER_DEVELOPER.includes(query.where) && developers.join() !== expected.join()) {
+            problems.push(`${where}: developers ${developers.join(', ') || 'none'}, expected ${expected.join(', ')}`);
+          }
+        }
+      }
+    }
+    expect(problems).toEqual([]);
+    console.log(`${checked} dashboard queries run for All, one and two developers`);
+  }, 60_000);
 });
