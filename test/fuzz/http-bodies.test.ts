@@ -11,6 +11,8 @@ const PLAIN_JSON = /^application\/json(; ?charset=utf-8)?$/i;
 /** What the request guard lets through as JSON (src/http/request-guard.ts); the rest is a form or text a web page could send. */
 const JSON_LIKE = /^application\/([\w.+-]+\+)?json\b/i;
 
+const WEBHOOK_NOTICES = 'claude_bridge_webhook_notifications_total';
+
 /** Bodies posted per run; the four read endpoints are checked after each run. */
 const BODIES_PER_RUN = 10;
 
@@ -94,9 +96,12 @@ function checkAnswer(target: HttpBodyTarget, c: HttpCase, expected: Expected, an
   }
   const malformed = after.malformedTotal - before.malformedTotal;
   if (malformed < 0 || malformed > (accepted ? 0 : 1)) throw new Error(`the malformed counter moved by ${malformed} for a ${answer.status}`);
+  // Alertmanager's notices are counted by outcome, refused ones too (`rejected`): once per notice the webhook reads.
+  const notices = (after.metrics.get(WEBHOOK_NOTICES) ?? 0) - (before.metrics.get(WEBHOOK_NOTICES) ?? 0);
+  if (notices < 0 || notices > (c.path === '/alertmanager/webhook' ? 1 : 0)) throw new Error(`${WEBHOOK_NOTICES} moved by ${notices} for a ${answer.status} (${c.path})`);
   if (!accepted) {
     if (after.recovery !== before.recovery) throw new Error(`a refused request (${said}) changed the recovery state:\n${before.recovery}\n→ ${after.recovery}`);
-    const moved = [...after.metrics].filter(([key, value]) => before.metrics.get(key) !== value).map(([key]) => key);
+    const moved = [...after.metrics].filter(([key, value]) => key !== WEBHOOK_NOTICES && before.metrics.get(key) !== value).map(([key]) => key);
     if (moved.length > 0) throw new Error(`a refused request (${said}) moved ${moved.slice(0, 5).join(', ')}`);
   }
 }
