@@ -38,7 +38,7 @@ export class EventWindow {
     if (known) {
       this.fingerprints.set(event.id, event.fingerprint);
       if (known.fingerprint === event.fingerprint) {
-        if (known === this.memory.cursor) this.matchCursor();
+        if (known.id === this.memory.cursor?.id) this.matchCursor();
         return;
       }
     } else if (this.cursorMatched) {

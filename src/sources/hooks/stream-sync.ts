@@ -268,6 +268,7 @@ export class StreamSync {
     memory.baseline = replay.length >= REPLAY_WINDOW ? { throughId, floorTime: oldestTime(replay) } : null;
     this.baselineGeneration = memory.baseline ? generation : null;
     this.hasBaseline = true;
+    this.baselineOnFirstLive = false;
     this.phase = 'live';
     logger.info('first contact with the hooks server: its stored events are the baseline (not counted); every event after them is counted, across restarts', {
       replayed: replay.length,
