@@ -30,7 +30,8 @@ describe('usage component in a running bridge', () => {
   async function start(usage: Partial<BridgeConfig['usage']>, options: UsageComponentOptions = {}, at = now) {
     const clock = new ManualClock(at);
     const config = testConfig({ usage: { claude_config_dir: configDir, ...usage } });
-    api = await startBridge({ config, clock, components: [createUsageComponent({ env: { PATH: '' }, timeZone: 'UTC', ...options })] });
+    const components = [createUsageComponent({ env: { PATH: '' }, timeZone: 'UTC', stateDir: dirs.make('state-'), ...options })];
+    api = await startBridge({ config, clock, components });
     const component = api.bridge.components.find((c) => c.name === 'usage') as UsageComponent;
     return { api, clock, component };
   }
@@ -40,66 +41,85 @@ describe('usage component in a running bridge', () => {
     return { dir, ...writeClaudeMonitorStandIn(dir, options) };
   }
 
-  it("with claude-monitor absent, reports the bundled ccusage's figures", async () => {
+  it("auto: the transcript reader serves the block and today's cost, the same figures as ccusage's", async () => {
     const { api, component } = await start({ source: 'auto' });
     await component.poller!.pollOnce();
     const runner = new CcusageRunner({ usage: testConfig().usage, configDir, now: () => now });
     const today = new Date(now).toISOString().slice(0, 10);
     const ccusageToday = parseCcusageDaily(await runner.json(['daily', '--timezone', 'UTC'])).find((d) => d.date === today);
+    const ccusageActive = parseCcusageBlocks(await runner.json(['blocks'])).find((b) => !b.isGap && b.start === recordedActive.start + shift)!;
 
     const { body } = await api.get('/metrics');
     expect(body.usage_data).toMatchObject({
-      source: 'ccusage',
+      source: 'transcripts',
       block: {
         start: new Date(recordedActive.start + shift).toISOString(),
         tokens: { input: 2474, output: 25980, cache_creation: 50664, cache_read: 146376 },
         tokens_input_output: 28454,
-        tokens_all_kinds: 225494,
+        tokens_all_kinds: ccusageActive.totalTokens,
         tokens_by_model_family: { opus: 10837, sonnet: 15037, haiku: 2580 },
-        cost_usd: expect.closeTo(1.7232276, 9),
+        cost_usd: expect.closeTo(ccusageActive.costUsd, 9),
+        resets_at: new Date(ccusageActive.limitResetsAt!).toISOString(),
         token_limit: 88000,
         token_limit_source: 'plan',
         tokens_used_ratio: expect.closeTo(28454 / 88000, 12),
       },
       rate_limits: { five_hour: { used_ratio: expect.closeTo(28454 / 88000, 12), source: 'estimate' } },
-      daily_cost_usd: expect.closeTo(ccusageToday?.costUsd ?? 0, 10),
+      daily_cost_usd: expect.closeTo(ccusageToday!.costUsd, 10),
     });
 
     const metrics = (await api.get('/prometheus')).text;
     expect(seriesValue(metrics, 'claude_bridge_usage_block_tokens{kind="cache_read"}')).toBe(146376);
     expect(seriesValue(metrics, 'claude_bridge_usage_block_model_tokens{family="opus"}')).toBe(10837);
+    expect(seriesValue(metrics, 'claude_bridge_usage_block_model_tokens{family="other"}')).toBeUndefined(); // the <synthetic> notice is no model
     expect(seriesValue(metrics, 'claude_bridge_usage_cost_usd{scope="block"}')).toBeCloseTo(1.7232276, 9);
     expect(seriesValue(metrics, 'claude_bridge_usage_token_limit{basis="plan"}')).toBe(88000);
     expect(seriesValue(metrics, 'claude_bridge_usage_burn_rate_tokens_per_second')).toBeCloseTo(recordedActive.burnRate!.inputOutputTokensPerMinute! / 60, 9);
     expect(seriesValue(metrics, 'claude_bridge_rate_limit_used_ratio{window="five_hour",source="estimate"}')).toBeCloseTo(28454 / 88000, 12);
     expect(seriesValue(metrics, 'claude_bridge_usage_session_duration_seconds')).toBeCloseTo((now - recordedActive.start - shift) / 1000, 6);
-    expect(seriesValue(metrics, 'claude_bridge_source_up{source="ccusage"}')).toBe(1);
+    expect(seriesValue(metrics, 'claude_bridge_source_up{source="transcripts"}')).toBe(1);
     expect(metrics).not.toContain('source="claude-monitor"');
+    expect(metrics).not.toContain('source="ccusage"');
 
     const health = (await api.get('/health')).body;
     expect(health.status).toBe('healthy');
-    expect(health.sources.ccusage).toMatchObject({ enabled: true, up: true, details: { selected: true, role: 'active' } });
-    expect(health.sources['claude-monitor']).toMatchObject({ enabled: false, details: { found: false, role: 'standby' } });
+    expect(health.sources.transcripts).toMatchObject({ enabled: true, up: true, details: { selected: true, role: 'active', used_for: 'blocks and daily cost', files: 3, synthetic_entries: 1 } });
+    expect(health.sources.ccusage).toMatchObject({ enabled: false, details: { role: 'standby' } });
+    expect(health.sources['claude-monitor']).toMatchObject({ enabled: false, details: { role: 'standby' } });
+    expect(health.sources.usage).toMatchObject({ up: true, details: { mode: 'auto', figures: { block: 'transcripts', daily_cost: 'transcripts', rate_limits: { five_hour: 'transcripts' } } } });
   });
 
-  it('with a v4 claude-monitor on PATH, uses it (and ccusage for the daily cost)', async () => {
+  it('source ccusage: the ccusage subprocesses serve both figures, as before', async () => {
+    const { api, component } = await start({ source: 'ccusage' });
+    await component.poller!.pollOnce();
+    const { body } = await api.get('/metrics');
+    expect(body.usage_data).toMatchObject({ source: 'ccusage', block: { tokens_input_output: 28454, cost_usd: expect.closeTo(1.7232276, 9) } });
+    const health = (await api.get('/health')).body;
+    expect(health.sources.ccusage).toMatchObject({ up: true, details: { selected: true, used_for: 'blocks and daily cost' } });
+    expect(health.sources.transcripts).toMatchObject({ enabled: false, details: { role: 'disabled' } });
+    expect(health.sources.usage.details.figures).toMatchObject({ block: 'ccusage', daily_cost: 'ccusage' });
+  });
+
+  it('source claude-monitor with a v4 on PATH: claude-monitor serves the block, the transcript reader today\'s cost', async () => {
     const standIn = standInDir({ shiftMs: shift });
-    const { api, component } = await start({ source: 'auto' }, { env: { PATH: standIn.dir } });
+    const { api, component } = await start({ source: 'claude-monitor' }, { env: { PATH: standIn.dir } });
     await component.poller!.pollOnce();
     const { body } = await api.get('/metrics');
     expect(body.usage_data.source).toBe('claude-monitor');
     expect(body.usage_data.rate_limits.five_hour).toMatchObject({ used_ratio: 0.62, source: 'official' });
-    expect(body.usage_data.daily_cost_usd).not.toBeNull();
+    const runner = new CcusageRunner({ usage: testConfig().usage, configDir, now: () => now });
+    const today = parseCcusageDaily(await runner.json(['daily', '--timezone', 'UTC'])).find((d) => d.date === new Date(now).toISOString().slice(0, 10));
+    expect(body.usage_data.daily_cost_usd).toBeCloseTo(today!.costUsd, 9);
     const health = (await api.get('/health')).body;
     expect(health.sources['claude-monitor']).toMatchObject({ enabled: true, up: true, details: { version: '4.0.0', selected: true } });
-    expect(health.sources.ccusage).toMatchObject({ up: true, details: { used_for: 'daily cost', selected: false } });
+    expect(health.sources.transcripts).toMatchObject({ up: true, details: { used_for: 'daily cost', selected: false } });
+    expect(health.sources.usage.details.figures).toMatchObject({ block: 'claude-monitor', daily_cost: 'transcripts', rate_limits: { five_hour: 'statusline' } });
     expect(standIn.calls()).toContain('--once --output json --plan max5');
   });
 
-  it('with claude-monitor 3 on PATH, /health says unsupported and how to upgrade; ccusage serves', async () => {
+  it('claude-monitor 3 (source claude-monitor): /health says unsupported and how to upgrade, and nothing is scraped', async () => {
     const standIn = standInDir({ version: 'claude-monitor 3.1.0' });
-    const { api, component } = await start({ source: 'auto' }, { env: { PATH: standIn.dir } });
-    await component.poller!.pollOnce();
+    const { api, component } = await start({ source: 'claude-monitor' }, { env: { PATH: standIn.dir } });
     await component.poller!.pollOnce();
     const health = (await api.get('/health')).body;
     expect(health.sources['claude-monitor']).toMatchObject({
@@ -109,7 +129,6 @@ describe('usage component in a running bridge', () => {
       details: { version: '3.1.0', supported: false, hint: expect.stringContaining('uv tool upgrade claude-monitor') },
     });
     expect(health.problems.join('\n')).toContain('uv tool upgrade claude-monitor');
-    expect((await api.get('/metrics')).body.usage_data.source).toBe('ccusage');
     expect(standIn.calls()).toEqual(['--version']); // nothing scraped
     const metrics = (await api.get('/prometheus')).text;
     expect(seriesValue(metrics, 'claude_bridge_source_errors_total{source="claude-monitor"}')).toBe(1);
@@ -130,7 +149,7 @@ describe('usage component in a running bridge', () => {
     const health = (await api.get('/health')).body;
     expect(health.status).toBe('degraded');
     expect(health.sources['claude-monitor']).toMatchObject({ up: false, last_error: expect.stringContaining('did not finish within 1000 ms') });
-    expect(health.sources.ccusage.up).toBe(true); // the daily cost still came in
+    expect(health.sources.transcripts.up).toBe(true); // the daily cost still came in
     expect(standIn.calls().filter((c) => c.startsWith('--once'))).toHaveLength(1);
   });
 

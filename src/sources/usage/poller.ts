@@ -33,8 +33,45 @@ export class UsagePoller {
   /** The unusable-source problem last reported per source (reported once, not every poll). */
   private readonly reportedProblems = new Map<string, string>();
   private readonly lastErrors = new Map<string, string>();
+  /** A poll was asked for while one ran: run again when it ends (the data changed meanwhile). */
+  private again = false;
+  /** The source chosen at the last cycle; undefined before the first. */
+  private primary: string | null | undefined;
 
   constructor(private readonly deps: UsagePollerDeps) {}
+
+  /** The source that served the block figures at the last cycle (undefined: none ran yet). */
+  primaryName(): string | null | undefined {
+    return this.primary;
+  }
+
+  /**
+   * A source saw new data. The block source: poll now, or once more right after the cycle in
+   * flight (which may have read the data before it changed); bursts collapse into one extra
+   * cycle. The daily cost source alone: only today's cost is read again.
+   */
+  requestPoll(source: string): void {
+    if (!this.running) return;
+    const primary = this.primary === undefined ? this.deps.mode : this.primary;
+    if (source !== primary) {
+      if (this.deps.daily?.name === source) void this.refreshDaily();
+      return;
+    }
+    if (this.inFlight) {
+      this.again = true;
+      return;
+    }
+    void this.pollOnce();
+  }
+
+  private async refreshDaily(): Promise<void> {
+    const daily = this.deps.daily;
+    if (!daily) return;
+    const cost = await attempt(() => daily.today());
+    if (cost.ok) this.deps.state.daily = cost.value;
+    const health = this.healthOf(daily.name);
+    if (health) this.record(health, cost, () => ({ used_for: 'daily cost', selected: false }));
+  }
 
   start(): void {
     this.running = true;
@@ -49,6 +86,7 @@ export class UsagePoller {
     this.deps.daily?.cancel?.();
     await this.inFlight;
     for (const source of this.deps.sources) source.dispose?.();
+    await Promise.all([...this.deps.sources.map((source) => source.stop?.()), this.deps.daily?.stop?.()]);
   }
 
   /** Runs a cycle now, or joins the one in flight. */
@@ -59,7 +97,12 @@ export class UsagePoller {
       .catch((error: unknown) => this.deps.logger.error('usage poll failed unexpectedly', { error: errorMessage(error) }))
       .finally(() => {
         this.inFlight = null;
-        this.scheduleNext(startedAt);
+        if (this.again && this.running) {
+          this.again = false;
+          void this.pollOnce();
+        } else {
+          this.scheduleNext(startedAt);
+        }
       });
     return this.inFlight;
   }
@@ -76,6 +119,7 @@ export class UsagePoller {
 
   private async cycle(): Promise<void> {
     const primary = await this.choosePrimary();
+    this.primary = primary?.name ?? null;
     const daily = this.deps.daily;
     const [block, cost] = await Promise.all([
       primary ? attempt(() => primary.poll()) : null,

@@ -1,6 +1,9 @@
 import type { BridgeConfig } from '../../config/schema.js';
+import type { Clock } from '../../util/clock.js';
+import type { Logger } from '../../util/logger.js';
 import { CcusageDailyCost, CcusageRunner, CcusageSource } from './ccusage.js';
 import { ClaudeMonitorSource } from './claude-monitor.js';
+import { createTranscriptReader, TranscriptDailyCost, TranscriptSource } from './transcripts/source.js';
 import type { DailyCostSource, UsageSource } from './types.js';
 
 /** What a source is built from; the same for every source. */
@@ -14,6 +17,12 @@ export interface UsageSourceOptions {
   timeZone: string;
   /** How to run ccusage; the pinned package's binary by default. */
   ccusageCommand?: { file: string; prefix: string[] };
+  /** The bridge's state folder (expanded), for what a source keeps between runs; null: nothing on disk. */
+  stateDir: string | null;
+  clock: Clock;
+  logger: Logger;
+  /** A source that notices new data itself calls this to have it polled at once. */
+  onChange: () => void;
 }
 
 export interface UsageSourceRegistration {
@@ -27,6 +36,13 @@ export interface UsageSourceRegistration {
  * plus its line here (and its name in the config schema).
  */
 export const USAGE_SOURCES: UsageSourceRegistration[] = [
+  {
+    name: 'transcripts',
+    create: ({ usage, now, configDir, timeZone, stateDir, clock, logger, onChange }) => {
+      const reader = createTranscriptReader({ usage, configDir, stateDir, clock, timeZone, logger, onChange });
+      return { source: new TranscriptSource(reader, usage, now), daily: new TranscriptDailyCost(reader, timeZone, now) };
+    },
+  },
   {
     name: 'claude-monitor',
     create: ({ usage, env, now, configDir }) => ({

@@ -76,6 +76,8 @@ export interface UsageSource {
   cancel?(): void;
   /** Removes what the source keeps on disk between polls. */
   dispose?(): void;
+  /** Ends what a long-lived source runs in the background (file watching) and saves its state. */
+  stop?(): Promise<void>;
 }
 
 /** Today's cost in the configured zone; polled beside whichever source serves the block. */
@@ -89,6 +91,7 @@ export interface DailyCostSource {
   readonly name: UsageSourceName;
   today(): Promise<DailyCost>;
   cancel?(): void;
+  stop?(): Promise<void>;
 }
 
 /** A source that answered, but not with usable data; the message is shown in /health. */

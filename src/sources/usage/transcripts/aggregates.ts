@@ -1,0 +1,310 @@
+import type { TokenCounts } from '../types.js';
+import type { RecordStore } from './records.js';
+
+export const HOUR_MS = 3_600_000;
+
+/** Sums of a set of entries: the four token kinds, cost and count, in total and per model. */
+export interface Aggregate {
+  entries: number;
+  tokens: TokenCounts;
+  costUsd: number;
+  /** By model index (0: entries without a model). */
+  byModel: Map<number, ModelAggregate>;
+}
+
+export interface ModelAggregate {
+  entries: number;
+  tokens: TokenCounts;
+  costUsd: number;
+}
+
+export function emptyAggregate(): Aggregate {
+  return { entries: 0, tokens: zeroTokens(), costUsd: 0, byModel: new Map() };
+}
+
+function zeroTokens(): TokenCounts {
+  return { input: 0, output: 0, cache_creation: 0, cache_read: 0 };
+}
+
+export function addRow(target: Aggregate, store: RecordStore, row: number): void {
+  const { float, int } = store;
+  const model = int.model[row]!;
+  let perModel = target.byModel.get(model);
+  if (!perModel) {
+    perModel = { entries: 0, tokens: zeroTokens(), costUsd: 0 };
+    target.byModel.set(model, perModel);
+  }
+  const input = float.input[row]!;
+  const output = float.output[row]!;
+  const cacheCreation = float.cacheWrite5m[row]! + float.cacheWrite1h[row]!;
+  const cacheRead = float.cacheRead[row]!;
+  const cost = float.cost[row]!;
+  for (const agg of [target, perModel]) {
+    agg.entries += 1;
+    agg.tokens.input += input;
+    agg.tokens.output += output;
+    agg.tokens.cache_creation += cacheCreation;
+    agg.tokens.cache_read += cacheRead;
+    agg.costUsd += cost;
+  }
+}
+
+export function mergeAggregate(target: Aggregate, source: Aggregate): void {
+  target.entries += source.entries;
+  addTokens(target.tokens, source.tokens);
+  target.costUsd += source.costUsd;
+  for (const [model, perModel] of source.byModel) {
+    const current = target.byModel.get(model);
+    if (!current) {
+      target.byModel.set(model, { entries: perModel.entries, tokens: { ...perModel.tokens }, costUsd: perModel.costUsd });
+    } else {
+      current.entries += perModel.entries;
+      addTokens(current.tokens, perModel.tokens);
+      current.costUsd += perModel.costUsd;
+    }
+  }
+}
+
+function addTokens(target: TokenCounts, source: TokenCounts): void {
+  target.input += source.input;
+  target.output += source.output;
+  target.cache_creation += source.cache_creation;
+  target.cache_read += source.cache_read;
+}
+
+/**
+ * A stretch of entries that block identification treats as one: all entries of one hour that
+ * sit exactly on the hour, or all the others. Within a unit no two entries are an hour apart, so
+ * ccusage's rules (a block ends 5 h after its hour-floored start, or after a gap of 5 h) never cut
+ * through one; the on-the-hour entries need their own unit because ccusage keeps an entry at
+ * exactly start + 5 h in the block while the rest of that hour starts the next.
+ */
+export interface Unit {
+  /** hour index × 2, + 1 for the entries after the hour's first millisecond. */
+  key: number;
+  first: number;
+  last: number;
+  aggregate: Aggregate;
+  /** The earliest rate-limit reset time among the unit's entries. */
+  limitReset: { at: number; value: number } | null;
+}
+
+interface Bucket {
+  rows: number[];
+  units: Unit[] | null;
+}
+
+/**
+ * The entries of one report grouped by hour (blocks) with lazily summed units. Only buckets that
+ * changed are summed again; `dirtyFrom` tells block identification where to resume.
+ */
+export class HourBuckets {
+  private readonly buckets = new Map<number, Bucket>();
+  private sortedHours: number[] = [];
+  private sorted = true;
+  /** The lowest unit key changed since `takeDirty`, or Infinity. */
+  private dirty = -Infinity;
+
+  constructor(private readonly store: RecordStore) {}
+
+  add(row: number): void {
+    const hour = Math.floor(this.store.float.at[row]! / HOUR_MS);
+    let bucket = this.buckets.get(hour);
+    if (!bucket) {
+      bucket = { rows: [], units: null };
+      this.buckets.set(hour, bucket);
+      const last = this.sortedHours[this.sortedHours.length - 1];
+      if (last !== undefined && hour < last) this.sorted = false;
+      this.sortedHours.push(hour);
+    }
+    bucket.rows.push(row);
+    this.touch(bucket, hour);
+  }
+
+  remove(row: number): void {
+    const hour = Math.floor(this.store.float.at[row]! / HOUR_MS);
+    const bucket = this.buckets.get(hour);
+    if (!bucket) return;
+    const index = bucket.rows.lastIndexOf(row);
+    if (index >= 0) bucket.rows.splice(index, 1);
+    this.touch(bucket, hour);
+  }
+
+  clear(): void {
+    this.buckets.clear();
+    this.sortedHours = [];
+    this.sorted = true;
+    this.dirty = -Infinity;
+  }
+
+  /** The unit key from which summaries changed since the last call (Infinity: none). */
+  takeDirty(): number {
+    const dirty = this.dirty;
+    this.dirty = Infinity;
+    return dirty;
+  }
+
+  /** Every non-empty unit with key ≥ `fromKey`, in time order. */
+  *units(fromKey = -Infinity): Generator<Unit> {
+    const hours = this.hours();
+    let index = lowerBound(hours, Math.floor(fromKey / 2));
+    for (; index < hours.length; index++) {
+      const hour = hours[index]!;
+      const bucket = this.buckets.get(hour);
+      if (!bucket || bucket.rows.length === 0) continue;
+      bucket.units ??= this.summarize(hour, bucket.rows);
+      for (const unit of bucket.units) if (unit.key >= fromKey) yield unit;
+    }
+  }
+
+  private hours(): number[] {
+    if (!this.sorted) {
+      this.sortedHours.sort((a, b) => a - b);
+      this.sorted = true;
+    }
+    return this.sortedHours;
+  }
+
+  private touch(bucket: Bucket, hour: number): void {
+    bucket.units = null;
+    this.dirty = Math.min(this.dirty, hour * 2);
+  }
+
+  private summarize(hour: number, rows: number[]): Unit[] {
+    const start = hour * HOUR_MS;
+    const parts: (Unit | null)[] = [null, null];
+    const { store } = this;
+    for (const row of rows) {
+      const at = store.float.at[row]!;
+      const part = at === start ? 0 : 1;
+      const unit = (parts[part] ??= { key: hour * 2 + part, first: at, last: at, aggregate: emptyAggregate(), limitReset: null });
+      unit.first = Math.min(unit.first, at);
+      unit.last = Math.max(unit.last, at);
+      addRow(unit.aggregate, store, row);
+      const reset = store.limitResetAt.get(row);
+      if (reset !== undefined && (unit.limitReset === null || at < unit.limitReset.at)) unit.limitReset = { at, value: reset };
+    }
+    return parts.filter((p): p is Unit => p !== null);
+  }
+}
+
+/** Index of the first element ≥ value in an ascending array. */
+export function lowerBound(values: readonly number[], value: number): number {
+  let low = 0;
+  let high = values.length;
+  while (low < high) {
+    const mid = (low + high) >>> 1;
+    if (values[mid]! < value) low = mid + 1;
+    else high = mid;
+  }
+  return low;
+}
+
+/**
+ * The entries of ccusage's daily report grouped by calendar day in one time zone. A line costs no
+ * date formatting: each local day is worked out once, as the UTC interval it covers, and a day
+ * with a clock change (where that interval is not 24 h) falls back to one lookup per quarter
+ * hour (every zone's midnight falls on one).
+ */
+export class DayBuckets {
+  private readonly buckets = new Map<string, { rows: number[]; aggregate: Aggregate | null }>();
+  private readonly intervals: { from: number; to: number; day: string }[] = [];
+  private last: { from: number; to: number; day: string } | null = null;
+  private readonly dayOfQuarter = new Map<number, string>();
+  private readonly format: Intl.DateTimeFormat;
+  private readonly wallClock: Intl.DateTimeFormat;
+
+  constructor(
+    private readonly store: RecordStore,
+    readonly timeZone: string,
+  ) {
+    this.format = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' });
+    this.wallClock = new Intl.DateTimeFormat('en-US', { timeZone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric' });
+  }
+
+  add(row: number): void {
+    const day = this.dayOf(this.store.float.at[row]!);
+    let bucket = this.buckets.get(day);
+    if (!bucket) {
+      bucket = { rows: [], aggregate: null };
+      this.buckets.set(day, bucket);
+    }
+    bucket.rows.push(row);
+    bucket.aggregate = null;
+  }
+
+  remove(row: number): void {
+    const bucket = this.buckets.get(this.dayOf(this.store.float.at[row]!));
+    if (!bucket) return;
+    const index = bucket.rows.lastIndexOf(row);
+    if (index >= 0) bucket.rows.splice(index, 1);
+    bucket.aggregate = null;
+  }
+
+  clear(): void {
+    this.buckets.clear();
+  }
+
+  /** YYYY-MM-DD of an instant in this report's zone. */
+  dayOf(at: number): string {
+    const last = this.last;
+    if (last && at >= last.from && at < last.to) return last.day;
+    const index = lowerBound(
+      this.intervals.map((i) => i.to),
+      at + 1,
+    );
+    const found = this.intervals[index];
+    if (found && at >= found.from) {
+      this.last = found;
+      return found.day;
+    }
+    return this.learnDay(at);
+  }
+
+  private learnDay(at: number): string {
+    const day = this.format.format(at);
+    const offset = this.offsetAt(at);
+    const [year, month, date] = day.split('-').map(Number) as [number, number, number];
+    const from = Date.UTC(year, month - 1, date) - offset;
+    const to = from + 86_400_000;
+    const whole = this.format.format(from) === day && this.format.format(from - 1) !== day && this.format.format(to - 1) === day && this.format.format(to) !== day;
+    if (!whole) {
+      const quarter = Math.floor(at / 900_000);
+      let cached = this.dayOfQuarter.get(quarter);
+      if (cached === undefined) {
+        cached = this.format.format(quarter * 900_000);
+        this.dayOfQuarter.set(quarter, cached);
+      }
+      return cached;
+    }
+    const interval = { from, to, day };
+    this.intervals.splice(lowerBound(this.intervals.map((i) => i.to), to), 0, interval);
+    this.last = interval;
+    return day;
+  }
+
+  /** The zone's offset from UTC at an instant, ms. */
+  private offsetAt(at: number): number {
+    const parts = Object.fromEntries(this.wallClock.formatToParts(at).map((p) => [p.type, p.value]));
+    const wall = Date.UTC(Number(parts.year), Number(parts.month) - 1, Number(parts.day), Number(parts.hour), Number(parts.minute), Number(parts.second));
+    return wall - Math.floor(at / 1000) * 1000;
+  }
+
+  day(date: string): Aggregate {
+    const bucket = this.buckets.get(date);
+    if (!bucket || bucket.rows.length === 0) return emptyAggregate();
+    return (bucket.aggregate ??= this.sum(bucket.rows));
+  }
+
+  /** Every day with entries, oldest first. */
+  days(): string[] {
+    return [...this.buckets.entries()].filter(([, b]) => b.rows.length > 0).map(([day]) => day).sort();
+  }
+
+  private sum(rows: number[]): Aggregate {
+    const aggregate = emptyAggregate();
+    for (const row of rows) addRow(aggregate, this.store, row);
+    return aggregate;
+  }
+}
+

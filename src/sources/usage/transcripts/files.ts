@@ -1,0 +1,177 @@
+import type { Stats } from 'node:fs';
+import { open, readdir } from 'node:fs/promises';
+import path from 'node:path';
+import { hashBytes } from './hash.js';
+
+/** What the reader remembers of one transcript between reads (and in the index file). */
+export interface TrackedFile {
+  id: number;
+  path: string;
+  /** ccusage's reading order: its config folders in order, then paths. */
+  sortKey: string;
+  /** The session its path names (`<project>/<session>.jsonl`, or the folder of a subagent's file). */
+  session: string;
+  project: string;
+  dev: number;
+  ino: number;
+  /** Bytes read: every line before this offset has been counted. */
+  offset: number;
+  mtimeMs: number;
+  /** Hash of the first `headLength` bytes, to tell a file rewritten in place from one appended to. */
+  head: number;
+  headLength: number;
+}
+
+/** Bytes hashed to recognise a replaced file. */
+export const HEAD_BYTES = 1024;
+const CHUNK_BYTES = 4 << 20;
+const NEWLINE = 0x0a;
+
+export interface FoundFile {
+  path: string;
+  sortKey: string;
+  session: string;
+  project: string;
+}
+
+/** Every `*.jsonl` under the projects folders, recursively (subagents' files included), as ccusage finds them. */
+export async function discoverTranscripts(projectDirs: string[]): Promise<{ files: FoundFile[]; dirs: string[] }> {
+  const files: FoundFile[] = [];
+  const dirs: string[] = [];
+  for (const [rootIndex, root] of projectDirs.entries()) {
+    const walk = async (dir: string): Promise<void> => {
+      let entries;
+      try {
+        entries = await readdir(dir, { withFileTypes: true });
+      } catch {
+        return; // removed while walking
+      }
+      dirs.push(dir);
+      for (const entry of entries) {
+        const full = path.join(dir, entry.name);
+        if (entry.isDirectory()) await walk(full);
+        else if (entry.isFile() && entry.name.endsWith('.jsonl')) files.push(describe(root, rootIndex, full));
+      }
+    };
+    await walk(root);
+  }
+  return { files, dirs };
+}
+
+export function describe(root: string, rootIndex: number, file: string): FoundFile {
+  const parts = path.relative(root, file).split(path.sep);
+  const stem = (name: string) => name.replace(/\.jsonl$/, '');
+  let session: string;
+  let project: string;
+  if (parts.length >= 4 && parts[parts.length - 2] === 'subagents') {
+    session = parts[parts.length - 3]!;
+    project = parts.slice(0, -3).join('/');
+  } else if (parts.length >= 3) {
+    session = parts[parts.length - 2]!;
+    project = parts.slice(0, -2).join('/');
+  } else {
+    session = stem(parts[parts.length - 1]!);
+    project = parts.length === 2 ? parts[0]! : '';
+  }
+  return { path: file, sortKey: `${String(rootIndex).padStart(4, '0')}\u0000${file}`, session, project };
+}
+
+export type FileChange = 'unchanged' | 'appended' | 'replaced' | 'gone';
+
+/**
+ * How a tracked file changed since it was last read. Cheap when nothing changed (one stat); the
+ * first bytes are compared only when size or mtime moved, to tell an append from a rewrite.
+ */
+export async function classify(file: TrackedFile, stats: Stats | null): Promise<FileChange> {
+  if (!stats?.isFile()) return 'gone';
+  if (stats.ino !== file.ino || stats.dev !== file.dev || stats.size < file.offset) return 'replaced';
+  if (stats.size === file.offset && stats.mtimeMs === file.mtimeMs) return 'unchanged';
+  if (file.headLength > 0 && (await headHash(file.path, file.headLength)) !== file.head) return 'replaced';
+  return 'appended';
+}
+
+async function headHash(file: string, length: number): Promise<number | null> {
+  try {
+    const handle = await open(file, 'r');
+    try {
+      const buffer = Buffer.allocUnsafe(length);
+      const { bytesRead } = await handle.read(buffer, 0, length, 0);
+      return bytesRead === length ? hashBytes(buffer) : null;
+    } finally {
+      await handle.close();
+    }
+  } catch {
+    return null;
+  }
+}
+
+export interface ReadOutcome {
+  bytes: number;
+  stats: Stats;
+}
+
+/**
+ * Reads a file from `file.offset` to its end and hands each complete line to `onLine` (as a buffer
+ * range that is only valid during the call). A last line without a newline is handed over only
+ * when `acceptTail` says it is complete (a JSON object that parses); otherwise it is read again
+ * with what follows. Updates offset, identity and head hash.
+ */
+export async function readAppended(
+  file: TrackedFile,
+  onLine: (buffer: Buffer, start: number, end: number, offset: number) => void,
+  acceptTail: (buffer: Buffer, start: number, end: number) => boolean,
+): Promise<ReadOutcome | null> {
+  let handle;
+  try {
+    handle = await open(file.path, 'r');
+  } catch {
+    return null;
+  }
+  try {
+    const stats = await handle.stat();
+    const end = stats.size;
+    let position = file.offset;
+    let carry: Buffer | null = null;
+    let carryOffset = position;
+    const chunkBytes = Math.min(CHUNK_BYTES, Math.max(1, end - position));
+    let chunk = Buffer.allocUnsafe(chunkBytes);
+    while (position < end) {
+      // a line longer than a chunk is assembled in a larger buffer; otherwise only its start is copied
+      const carried = carry?.length ?? 0;
+      if (chunk.length < carried + chunkBytes) chunk = Buffer.allocUnsafe(carried + chunkBytes);
+      if (carry) carry.copy(chunk, 0);
+      const { bytesRead } = await handle.read(chunk, carried, Math.min(chunkBytes, end - position), position);
+      if (bytesRead === 0) break;
+      position += bytesRead;
+      const buffer = chunk.subarray(0, carried + bytesRead);
+      let start = 0;
+      for (;;) {
+        const newline = buffer.indexOf(NEWLINE, start);
+        if (newline < 0) break;
+        onLine(buffer, start, newline, carryOffset + start);
+        start = newline + 1;
+      }
+      carryOffset += start;
+      carry = start < buffer.length ? Buffer.from(buffer.subarray(start)) : null;
+    }
+    if (carry && acceptTail(carry, 0, carry.length)) {
+      onLine(carry, 0, carry.length, carryOffset);
+      carryOffset += carry.length;
+    }
+    const bytes = carryOffset - file.offset;
+    file.offset = carryOffset;
+    file.dev = stats.dev;
+    file.ino = stats.ino;
+    file.mtimeMs = stats.mtimeMs;
+    if (file.headLength < HEAD_BYTES && file.offset > file.headLength) {
+      const length = Math.min(HEAD_BYTES, file.offset);
+      const head = Buffer.allocUnsafe(length);
+      const { bytesRead } = await handle.read(head, 0, length, 0);
+      file.head = hashBytes(head.subarray(0, bytesRead));
+      file.headLength = bytesRead;
+    }
+    return { bytes, stats };
+  } finally {
+    await handle.close();
+  }
+}

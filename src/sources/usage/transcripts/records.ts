@@ -1,0 +1,128 @@
+/** Bits of `RecordStore.flags`. */
+export const FLAG = {
+  sidechain: 1,
+  hasSpeed: 2,
+  fast: 4,
+  /** The cost is the line's own `costUSD`, not a price-list figure. */
+  costGiven: 8,
+  inBlocks: 16,
+  inDaily: 32,
+  /** Won against a duplicate in another file: dropping this record would have to bring that one back. */
+  beatOtherFile: 64,
+} as const;
+
+/** -1 stands for an absent message or request id (hashes are ≥ 0). */
+export const NO_ID = -1;
+
+const FLOAT_COLUMNS = ['at', 'messageId', 'requestId', 'input', 'output', 'cacheWrite5m', 'cacheWrite1h', 'cacheRead', 'cost', 'offset'] as const;
+const INT_COLUMNS = ['model', 'session', 'file'] as const;
+type FloatColumn = (typeof FLOAT_COLUMNS)[number];
+type IntColumn = (typeof INT_COLUMNS)[number];
+
+/**
+ * One row per usage entry that counts in at least one of ccusage's reports (duplicates that lost
+ * are not kept), in columns of typed arrays: about 100 bytes a message, no strings. Model,
+ * session and file are indexes into the reader's tables. Freed rows are reused.
+ */
+export class RecordStore {
+  readonly float = {} as Record<FloatColumn, Float64Array>;
+  readonly int = {} as Record<IntColumn, Uint32Array>;
+  flags: Uint8Array;
+  /** Rate-limit reset times, for the few records that carry one. */
+  readonly limitResetAt = new Map<number, number>();
+  private length = 0;
+  private readonly free: number[] = [];
+
+  constructor(capacity = 4096) {
+    for (const name of FLOAT_COLUMNS) this.float[name] = new Float64Array(capacity);
+    for (const name of INT_COLUMNS) this.int[name] = new Uint32Array(capacity);
+    this.flags = new Uint8Array(capacity);
+  }
+
+  /** Rows ever allocated (live or free); live rows have inBlocks or inDaily set. */
+  get rows(): number {
+    return this.length;
+  }
+
+  get live(): number {
+    return this.length - this.free.length;
+  }
+
+  allocate(): number {
+    const reused = this.free.pop();
+    if (reused !== undefined) return reused;
+    if (this.length === this.flags.length) this.grow(this.length * 2);
+    return this.length++;
+  }
+
+  release(row: number): void {
+    this.flags[row] = 0;
+    this.limitResetAt.delete(row);
+    this.free.push(row);
+  }
+
+  isLive(row: number): boolean {
+    return (this.flags[row]! & (FLAG.inBlocks | FLAG.inDaily)) !== 0;
+  }
+
+  has(row: number, flag: number): boolean {
+    return (this.flags[row]! & flag) !== 0;
+  }
+
+  set(row: number, flag: number, on: boolean): void {
+    this.flags[row] = on ? this.flags[row]! | flag : this.flags[row]! & ~flag;
+  }
+
+  tokensOf(row: number): number {
+    const f = this.float;
+    return f.input[row]! + f.output[row]! + f.cacheWrite5m[row]! + f.cacheWrite1h[row]! + f.cacheRead[row]!;
+  }
+
+  clear(): void {
+    this.length = 0;
+    this.free.length = 0;
+    this.flags.fill(0);
+    this.limitResetAt.clear();
+  }
+
+  bytes(): number {
+    return this.flags.length * (FLOAT_COLUMNS.length * 8 + INT_COLUMNS.length * 4 + 1);
+  }
+
+  /** The live rows as column slices, for the index file. */
+  columns(): { float: Record<FloatColumn, Float64Array>; int: Record<IntColumn, Uint32Array>; flags: Uint8Array; rows: number } {
+    return {
+      float: Object.fromEntries(FLOAT_COLUMNS.map((n) => [n, this.float[n].subarray(0, this.length)])) as Record<FloatColumn, Float64Array>,
+      int: Object.fromEntries(INT_COLUMNS.map((n) => [n, this.int[n].subarray(0, this.length)])) as Record<IntColumn, Uint32Array>,
+      flags: this.flags.subarray(0, this.length),
+      rows: this.length,
+    };
+  }
+
+  /** Replaces the contents with columns read back from the index file. */
+  load(columns: { float: Record<FloatColumn, Float64Array>; int: Record<IntColumn, Uint32Array>; flags: Uint8Array; rows: number }): void {
+    this.grow(Math.max(4096, columns.rows));
+    for (const name of FLOAT_COLUMNS) this.float[name].set(columns.float[name]);
+    for (const name of INT_COLUMNS) this.int[name].set(columns.int[name]);
+    this.flags.fill(0);
+    this.flags.set(columns.flags);
+    this.length = columns.rows;
+    this.free.length = 0;
+    for (let row = this.length - 1; row >= 0; row--) if (!this.isLive(row)) this.free.push(row);
+  }
+
+  private grow(capacity: number): void {
+    if (capacity <= this.flags.length) return;
+    for (const name of FLOAT_COLUMNS) this.float[name] = copyInto(new Float64Array(capacity), this.float[name]);
+    for (const name of INT_COLUMNS) this.int[name] = copyInto(new Uint32Array(capacity), this.int[name]);
+    this.flags = copyInto(new Uint8Array(capacity), this.flags);
+  }
+}
+
+function copyInto<T extends Float64Array | Uint32Array | Uint8Array>(target: T, source: T): T {
+  target.set(source.subarray(0, Math.min(source.length, target.length)));
+  return target;
+}
+
+export const RECORD_FLOAT_COLUMNS = FLOAT_COLUMNS;
+export const RECORD_INT_COLUMNS = INT_COLUMNS;
