@@ -42,6 +42,7 @@ export class Bridge {
   readonly health: HealthService;
   readonly components: BridgeComponent[];
   private readonly decisions: RouteModule;
+  private readonly webhook: RouteModule;
   private server: Server | null = null;
   private readonly clock: Clock;
   private readonly logger: Logger;
@@ -76,6 +77,7 @@ export class Bridge {
     this.health = new HealthService(this.controller, this.clock.now(), () => this.clock.now(), config.bridge.name);
     for (const component of this.components) for (const reporter of component.health ?? []) this.health.add(reporter);
     this.decisions = hookDecisionRoutes({ config, clock: this.clock, logger: logger.child({ component: 'hooks' }), registry: this.registry, controller: this.controller });
+    this.webhook = alertmanagerRoutes(this.controller, config, this.registry);
     this.evaluator = new EmbeddedEvaluator(
       config,
       { signals: () => this.signals() },
@@ -103,7 +105,7 @@ export class Bridge {
         sections: this.components.flatMap((c) => (c.section ? [c.section] : [])),
       }),
       recoveryRoutes(this.controller),
-      alertmanagerRoutes(this.controller, config),
+      this.webhook,
       ...this.components.flatMap((c) => (c.routes ? [c.routes] : [])),
       // After the components: the hooks source records a hook's input before it is answered.
       this.decisions,

@@ -1,4 +1,5 @@
 import { RECORDED_SERIES } from '../alerts/rules.js';
+import { RECOVERY_STATES } from '../recovery/types.js';
 import { buildDashboard, type DashboardSpec, type PanelSpec } from './model.js';
 
 const VALUE = RECORDED_SERIES.alertValue;
@@ -103,7 +104,7 @@ export const OVERVIEW: DashboardSpec = {
       'Alert inputs as a share of their thresholds',
       'Each alert input divided by its threshold: an alert fires once this has stayed at 100 % for its for-duration.',
       'percentunit',
-      `${VALUE} / on (alert_type) ${THRESHOLD}`,
+      `${VALUE} / on (alert_type, developer) ${THRESHOLD}`,
       '{{alert_type}}',
       { w: 12, min: 0, max: 1, thresholds: SHARE_OF_THRESHOLD },
     ),
@@ -347,7 +348,144 @@ export const USAGE: DashboardSpec = {
   ],
 };
 
-export const DASHBOARDS: readonly DashboardSpec[] = [OVERVIEW, HOOK_ACTIVITY, USAGE];
+const RECOVERY_STATE_COLORS: Record<(typeof RECOVERY_STATES)[number], string> = RECOVERY_COLORS;
+/** The active recovery state as one number per developer (its index in RECOVERY_STATES), for a state timeline. */
+const RECOVERY_STATE_INDEX = `max by (developer) (${RECOVERY_STATES.map((state, i) => `(claude_bridge_recovery_state{state="${state}"} == 1) * ${i}`).join(' or ')})`;
+const BRIDGE_JOBS = 'job=~"claude-bridge.*"';
+const BY_DEVELOPER = '{{developer}}';
+
+/** One row per developer: is the bridge scraped, what it does, and the usage figures the alerts read. */
+const DEVELOPERS_TABLE: PanelSpec = {
+  type: 'table',
+  title: 'Developers',
+  description:
+    "Per developer, now: whether Prometheus scraped the bridge at its last attempt, the recovery state, the 5-hour block's input+output tokens (and as a share of the limit), today's cost, the burn rate, the alerts firing and the series the bridge exports.",
+  unit: 'none',
+  targets: [
+    { expr: `max by (developer) (up{${BRIDGE_JOBS}})`, instant: true, format: 'table' },
+    { expr: 'max by (developer, state) (claude_bridge_recovery_state == 1)', instant: true, format: 'table' },
+    { expr: 'sum by (developer) (claude_bridge_usage_block_tokens{kind=~"input|output"})', instant: true, format: 'table' },
+    { expr: 'max by (developer) (claude_bridge_usage_tokens_used_ratio)', instant: true, format: 'table' },
+    { expr: 'sum by (developer) (claude_bridge_usage_cost_usd{scope="day"})', instant: true, format: 'table' },
+    { expr: 'max by (developer) (claude_bridge_usage_burn_rate_tokens_per_second) * 60', instant: true, format: 'table' },
+    {
+      expr: 'count by (developer) (ALERTS{alertstate="firing"}) or max by (developer) (0 * claude_bridge_build_info)',
+      instant: true,
+      format: 'table',
+    },
+    { expr: `max by (developer) (scrape_samples_scraped{${BRIDGE_JOBS}})`, instant: true, format: 'table' },
+  ],
+  w: 24,
+  h: 8,
+  transformations: [
+    { id: 'merge', options: {} },
+    {
+      id: 'organize',
+      options: {
+        excludeByName: { Time: true, 'Value #B': true },
+        indexByName: { developer: 0, 'Value #A': 1, state: 2 },
+        renameByName: {
+          'Value #A': 'scrape',
+          state: 'recovery state',
+          'Value #C': 'block tokens',
+          'Value #D': 'of the limit',
+          'Value #E': 'cost today',
+          'Value #F': 'burn rate',
+          'Value #G': 'alerts firing',
+          'Value #H': 'series',
+        },
+      },
+    },
+  ],
+  units: {
+    'block tokens': 'short',
+    'of the limit': 'percentunit',
+    'cost today': 'currencyUSD',
+    'burn rate': 'suffix: tokens/min',
+    series: 'short',
+  },
+  fieldMappings: {
+    scrape: UP_DOWN,
+    'recovery state': RECOVERY_STATES.map((state) => ({ value: state, text: state, color: RECOVERY_STATE_COLORS[state] })),
+  },
+  colouredCells: ['scrape', 'recovery state'],
+};
+
+export const TEAM: DashboardSpec = {
+  uid: 'claude-bridge-team',
+  title: 'Claude Code: Team',
+  description: "Every developer's bridge side by side: usage, cost, burn rate, recovery state and alerts per developer (the developer label of the team's scrape config).",
+  panels: [
+    DEVELOPERS_TABLE,
+    {
+      type: 'state-timeline',
+      title: 'Recovery state by developer',
+      description: 'One row per developer, coloured by what their bridge does to Claude Code.',
+      unit: 'none',
+      targets: [{ expr: RECOVERY_STATE_INDEX, legend: BY_DEVELOPER }],
+      w: 24,
+      h: 6,
+      mappings: RECOVERY_STATES.map((state, i) => ({ value: String(i), text: state, color: RECOVERY_STATE_COLORS[state] })),
+    },
+    series(
+      'Tokens used by developer',
+      'Input+output tokens of the active 5-hour block / the limit, with each developer\'s token threshold.',
+      'percentunit',
+      [
+        { expr: 'max by (developer) (claude_bridge_usage_tokens_used_ratio)', legend: BY_DEVELOPER },
+        { expr: `max by (developer) (${THRESHOLD}{alert_type="token_threshold"})`, legend: 'threshold: {{developer}}' },
+      ],
+      { min: 0 },
+    ),
+    series(
+      'Rate-limit use (5 h) by developer',
+      "The 5-hour rate-limit use (official from the status line, or estimated), with each developer's threshold.",
+      'percentunit',
+      [
+        { expr: 'max by (developer) (claude_bridge_rate_limit_used_ratio{window="five_hour"})', legend: BY_DEVELOPER },
+        { expr: `max by (developer) (${THRESHOLD}{alert_type="rate_limit"})`, legend: 'threshold: {{developer}}' },
+      ],
+      { min: 0 },
+    ),
+    series('Cost today by developer', "Today's cost per developer.", 'currencyUSD', [
+      { expr: 'sum by (developer) (claude_bridge_usage_cost_usd{scope="day"})', legend: BY_DEVELOPER },
+    ], { w: 8, min: 0 }),
+    series('Burn rate by developer', 'Input+output tokens per minute at the current burn rate.', 'suffix: tokens/min', [
+      { expr: 'max by (developer) (claude_bridge_usage_burn_rate_tokens_per_second) * 60', legend: BY_DEVELOPER },
+    ], { w: 8, min: 0 }),
+    series('Bridges scraped', 'Whether Prometheus reached each bridge (1) or not (0): a bridge that is down cannot be alerted on.', 'none', [
+      { expr: `max by (developer) (up{${BRIDGE_JOBS}})`, legend: BY_DEVELOPER },
+    ], { w: 8, min: 0, max: 1 }),
+    {
+      type: 'table',
+      title: 'Firing alerts',
+      description: 'Alerts Prometheus fires now, whose they are and the recovery action Alertmanager routes to their bridge.',
+      unit: 'none',
+      targets: [{ expr: 'ALERTS{alertstate="firing"}', instant: true, format: 'table' }],
+      w: 12,
+      h: 8,
+      transformations: [
+        {
+          id: 'organize',
+          options: {
+            excludeByName: { Time: true, Value: true, __name__: true, alertstate: true },
+            indexByName: { developer: 0, alertname: 1, alert_type: 2, action: 3, severity: 4 },
+          },
+        },
+      ],
+    },
+    bars(
+      'Webhook notices by developer',
+      'Alertmanager notices each bridge received in the time range, by outcome: rejected means a wrong token or body, failed a bridge that could not apply it.',
+      'short',
+      `sum by (developer, outcome) (increase(claude_bridge_webhook_notifications_total[${RANGE}]))`,
+      '{{developer}}: {{outcome}}',
+      { w: 12 },
+    ),
+  ],
+};
+
+export const DASHBOARDS: readonly DashboardSpec[] = [OVERVIEW, HOOK_ACTIVITY, USAGE, TEAM];
 
 /** File name in grafana/dashboards → dashboard JSON. */
 export function buildDashboards(): Map<string, Record<string, unknown>> {

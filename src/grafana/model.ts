@@ -2,6 +2,7 @@
  * A small builder for Grafana dashboard JSON (schema 39, Grafana 10/11): the dashboards are
  * generated so that datasource references, units, ids and layout stay consistent.
  */
+import { DEVELOPER_LABEL } from '../config/schema.js';
 
 /** Provisioned in grafana/provisioning/datasources: the dashboards refer to them by these uids. */
 export const DATASOURCES = {
@@ -44,6 +45,10 @@ export interface PanelSpec {
   colors?: Record<string, string>;
   /** Per-field units by display name, where a field differs from the panel's unit. */
   units?: Record<string, string>;
+  /** Per-field value → text/colour mappings by display name (tables whose columns differ). */
+  fieldMappings?: Record<string, { value: string; text: string; color?: string }[]>;
+  /** Table columns (by display name) whose cell is coloured by its value's mapping. */
+  colouredCells?: string[];
   options?: Record<string, unknown>;
   transformations?: unknown[];
 }
@@ -65,6 +70,28 @@ export interface DashboardSpec {
 
 export const THRESHOLD_SERIES = /threshold/i;
 
+/**
+ * Every dashboard filters by developer (a team's scrape config labels each bridge's series with
+ * it). The regex matcher with All = `.*` also matches series without the label, so the same
+ * dashboards serve a one-developer setup unchanged.
+ */
+export const DEVELOPER_VARIABLE: VariableSpec = {
+  name: DEVELOPER_LABEL,
+  label: 'Developer',
+  query: `label_values(claude_bridge_build_info, ${DEVELOPER_LABEL})`,
+};
+export const DEVELOPER_MATCHER = `${DEVELOPER_LABEL}=~"$${DEVELOPER_LABEL}"`;
+
+/** The bridge's series, the rules' outputs and Prometheus' per-target series: all carry the developer label in a team. */
+const SELECTOR = /(?<![\w:"$])(claude_bridge[_:][\w:]*|ALERTS|up|scrape_samples_scraped)(?:\{([^}]*)\})?(?![\w:(])/g;
+
+/** Adds the developer matcher to every selector of a query. */
+export function forDeveloper(expr: string): string {
+  return expr.replace(SELECTOR, (_match, metric: string, inner: string | undefined) =>
+    `${metric}{${inner ? `${DEVELOPER_MATCHER}, ${inner}` : DEVELOPER_MATCHER}}`,
+  );
+}
+
 export function buildDashboard(spec: DashboardSpec): Record<string, unknown> {
   return {
     uid: spec.uid,
@@ -82,7 +109,7 @@ export function buildDashboard(spec: DashboardSpec): Record<string, unknown> {
       { title: 'Claude Code', type: 'dashboards', tags: ['claude-bridge'], asDropdown: false, includeVars: false, keepTime: true },
     ],
     annotations: { list: [builtInAnnotation(), recoveryAnnotation()] },
-    templating: { list: (spec.variables ?? []).map(variable) },
+    templating: { list: [DEVELOPER_VARIABLE, ...(spec.variables ?? [])].map(variable) },
     panels: layout(spec.panels).map(({ panel, x, y }, index) => buildPanel(panel, index + 1, x, y)),
   };
 }
@@ -123,7 +150,7 @@ function buildTarget(target: TargetSpec, index: number): Record<string, unknown>
   return {
     refId: String.fromCharCode(65 + index),
     datasource: PROMETHEUS,
-    expr: target.expr,
+    expr: forDeveloper(target.expr),
     legendFormat: target.legend ?? '__auto',
     range: !target.instant,
     instant: target.instant ?? false,
@@ -141,13 +168,17 @@ function fieldDefaults(spec: PanelSpec): Record<string, unknown> {
     ...(spec.noValue !== undefined ? { noValue: spec.noValue } : {}),
     color: { mode: spec.thresholds || spec.type === 'stat' ? 'thresholds' : 'palette-classic' },
     thresholds: { mode: 'absolute', steps: spec.thresholds ?? [{ color: 'green', value: null }] },
-    mappings: (spec.mappings ?? []).map((m) => ({
-      type: 'value',
-      options: { [m.value]: { text: m.text, ...(m.color ? { color: m.color } : {}) } },
-    })),
+    mappings: valueMappings(spec.mappings ?? []),
     ...(spec.type === 'timeseries' ? { custom: timeseriesStyle(spec) } : {}),
     ...(spec.type === 'state-timeline' ? { custom: { fillOpacity: 80, lineWidth: 0 } } : {}),
   };
+}
+
+function valueMappings(mappings: { value: string; text: string; color?: string }[]): unknown[] {
+  return mappings.map((m) => ({
+    type: 'value',
+    options: { [m.value]: { text: m.text, ...(m.color ? { color: m.color } : {}) } },
+  }));
 }
 
 function timeseriesStyle(spec: PanelSpec): Record<string, unknown> {
@@ -180,6 +211,12 @@ function overrides(spec: PanelSpec): unknown[] {
   }
   for (const [name, unit] of Object.entries(spec.units ?? {})) {
     result.push({ matcher: { id: 'byName', options: name }, properties: [{ id: 'unit', value: unit }] });
+  }
+  for (const [name, mappings] of Object.entries(spec.fieldMappings ?? {})) {
+    result.push({ matcher: { id: 'byName', options: name }, properties: [{ id: 'mappings', value: valueMappings(mappings) }] });
+  }
+  for (const name of spec.colouredCells ?? []) {
+    result.push({ matcher: { id: 'byName', options: name }, properties: [{ id: 'custom.cellOptions', value: { type: 'color-background' } }] });
   }
   return result;
 }
@@ -236,10 +273,10 @@ function recoveryAnnotation(): Record<string, unknown> {
     datasource: PROMETHEUS,
     enable: true,
     iconColor: 'orange',
-    expr: 'claude_bridge_recovery_state{state!="normal"} == 1',
+    expr: forDeveloper('claude_bridge_recovery_state{state!="normal"} == 1'),
     step: '30s',
     titleFormat: 'Recovery: {{state}}',
-    tagKeys: 'state',
+    tagKeys: `${DEVELOPER_LABEL},state`,
     useValueForTime: false,
   };
 }

@@ -1,3 +1,5 @@
+import type { Response } from 'express';
+import { Counter, type Registry } from 'prom-client';
 import { z } from 'zod';
 import { ACTION_LABELS, ALERT_DEFINITIONS, definitionByAlertname } from '../alerts/definitions.js';
 import { isAlertType, type AlertType } from '../alerts/types.js';
@@ -10,8 +12,18 @@ import type { RouteModule } from '../component.js';
 import { isJsonObject } from '../util/json.js';
 import { truncate } from '../util/text.js';
 import { MAX_ORIGIN_KEY_LENGTH } from '../recovery/types.js';
+import { METRIC_PREFIX } from '../metrics/registry.js';
 
 export const ALERTMANAGER_WEBHOOK_PATH = '/alertmanager/webhook';
+export const WEBHOOK_NOTIFICATIONS_METRIC = `${METRIC_PREFIX}webhook_notifications_total`;
+
+/**
+ * What became of one notice: applied (the controller changed), unchanged (all already known: a
+ * re-send), ignored (nothing the bridge acts on), rejected (4xx: refused token, not a payload),
+ * failed (5xx: Alertmanager retries).
+ */
+export const WEBHOOK_OUTCOMES = ['applied', 'unchanged', 'ignored', 'rejected', 'failed'] as const;
+type WebhookOutcome = (typeof WEBHOOK_OUTCOMES)[number];
 
 /** Alertmanager caps a group's notice with max_alerts; this bounds what one request can do. */
 const MAX_ALERTS_PER_PAYLOAD = 1000;
@@ -81,7 +93,14 @@ const instanceKey = (alert: WebhookAlert) => `${truncate(alert.fingerprint, MAX_
  * `POST /alertmanager/webhook`: Alertmanager's notices drive the recovery controller. Each alert
  * is keyed by its fingerprint, so re-sends (repeat_interval, retries) change nothing.
  */
-export function alertmanagerRoutes(controller: RecoveryController, config: BridgeConfig): RouteModule {
+export function alertmanagerRoutes(controller: RecoveryController, config: BridgeConfig, registry: Registry): RouteModule {
+  const notifications = new Counter<'outcome'>({
+    name: WEBHOOK_NOTIFICATIONS_METRIC,
+    help: 'Alertmanager webhook notices received, by outcome (applied, unchanged, ignored, rejected, failed).',
+    labelNames: ['outcome'],
+    registers: [registry],
+  });
+  for (const outcome of WEBHOOK_OUTCOMES) notifications.inc({ outcome }, 0);
   return {
     endpoints: [
       {
@@ -93,7 +112,12 @@ export function alertmanagerRoutes(controller: RecoveryController, config: Bridg
     ],
     mount(router, { guard, json, logger }) {
       const resolved = new ResolvedInstances();
-      router.post(ALERTMANAGER_WEBHOOK_PATH, guard, json, (req, res) => {
+      // Counted when the answer is sent, so refused tokens and bodies count too (as rejected).
+      const countOutcome = (_req: unknown, res: Response, next: () => void) => {
+        res.on('finish', () => notifications.inc({ outcome: (res.locals.webhookOutcome as WebhookOutcome | undefined) ?? errorOutcome(res.statusCode) }));
+        next();
+      };
+      router.post(ALERTMANAGER_WEBHOOK_PATH, countOutcome, guard, json, (req, res) => {
         const payload = parsePayload(req.body);
         if (config.alerting.mode === 'embedded') {
           logger.warn('Alertmanager notice ignored: alerting.mode is "embedded"', { alerts: payload.alerts.length });
@@ -116,11 +140,19 @@ export function alertmanagerRoutes(controller: RecoveryController, config: Bridg
           status: payload.status,
           alerts: outcomes.map((o) => `${o.alertname ?? o.fingerprint} ${o.status}: ${o.result}`),
         });
+        res.locals.webhookOutcome = notificationOutcome(outcomes);
         res.json({ status: payload.status, alerts: outcomes });
       });
     },
   };
 }
+
+function notificationOutcome(outcomes: AlertOutcome[]): WebhookOutcome {
+  if (outcomes.some((o) => o.result === 'applied')) return 'applied';
+  return outcomes.some((o) => o.result === 'unchanged') ? 'unchanged' : 'ignored';
+}
+
+const errorOutcome = (status: number): WebhookOutcome => (status >= 500 ? 'failed' : 'rejected');
 
 function parsePayload(body: unknown) {
   if (body === undefined || body === null || typeof body !== 'object') {

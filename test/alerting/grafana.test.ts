@@ -18,6 +18,9 @@ import {
 const RANGES = { rateInterval: '1m', interval: '15s', range: '6h' };
 /** Grafana unit ids the dashboards may use; `suffix:` custom units are allowed too. */
 const KNOWN_UNITS = new Set(['none', 'short', 's', 'h', 'percentunit', 'currencyUSD', 'dateTimeAsIso', 'eps', 'ops', 'cpm']);
+/** Series Prometheus itself writes per scrape target (the team dashboard reads them). */
+const PER_TARGET_SERIES = new Set(['up', 'scrape_samples_scraped']);
+const DEVELOPER_MARK = 'DEVELOPER_MARK';
 
 const dashboards = readDashboards();
 const provisionedDatasources = () =>
@@ -68,11 +71,34 @@ describe('Grafana dashboards', () => {
     for (const { file, text } of dashboards) expect({ file, text }).toEqual({ file, text: renderDashboard(generated.get(file)!) });
   });
 
-  it('has the Overview, Hook activity and Usage dashboards with unique fixed uids', () => {
+  it('has the Overview, Hook activity, Usage and Team dashboards with unique fixed uids', () => {
     const uids = dashboards.map((d) => d.dashboard.uid);
     expect(new Set(uids).size).toBe(uids.length);
     for (const uid of uids) expect(uid).toMatch(/^claude-bridge-[a-z-]+$/);
-    expect(dashboards.map((d) => d.dashboard.title).sort()).toEqual(['Claude Code: Hook activity', 'Claude Code: Overview', 'Claude Code: Usage']);
+    expect(dashboards.map((d) => d.dashboard.title).sort()).toEqual([
+      'Claude Code: Hook activity',
+      'Claude Code: Overview',
+      'Claude Code: Team',
+      'Claude Code: Usage',
+    ]);
+  });
+
+  it.each(dashboards.map((d) => [d.file, d.dashboard] as const))('%s: a developer variable (All or several, from the bridges\' developer label)', (_file, dashboard) => {
+    const variable = dashboard.templating.list[0];
+    expect(variable).toMatchObject({ name: 'developer', type: 'query', includeAll: true, multi: true, allValue: '.*', current: { value: ['$__all'] } });
+    expect(queriesOf(dashboard).find((q) => q.where === 'variable $developer')?.labelValues).toEqual({ metric: 'claude_bridge_build_info', label: 'developer' });
+  });
+
+  it.each(dashboards.map((d) => [d.file, d.dashboard] as const))('%s: every selector of every panel and annotation query is filtered by $developer', (_file, dashboard) => {
+    const queries = queriesOf(dashboard).filter((q) => !q.where.startsWith('variable'));
+    expect(queries.length).toBeGreaterThan(5);
+    for (const query of queries) {
+      const { selectors } = checkPromql(substituteVariables(query.expr, dashboard, RANGES, { developer: DEVELOPER_MARK }));
+      expect(selectors.length).toBeGreaterThan(0);
+      for (const selector of selectors) {
+        expect({ where: query.where, selector, filtered: selector.includes(`developer=~"${DEVELOPER_MARK}"`) }).toEqual({ where: query.where, selector, filtered: true });
+      }
+    }
   });
 
   it.each(dashboards.map((d) => [d.file, d.dashboard] as const))('%s: unique panel ids, every panel titled and with a unit', (_file, dashboard) => {
@@ -100,7 +126,8 @@ describe('Grafana dashboards', () => {
     (_file, dashboard) => {
       const catalogue = catalogueMetrics(readRepoFile('docs/METRICS.md'));
       const fromRules = ruleOutputs(readRepoFile(RULES_FILE));
-      const known = (name: string) => catalogue.names.has(name) || fromRules.has(name) || catalogue.prefixes.some((p) => name.startsWith(p));
+      const known = (name: string) =>
+        catalogue.names.has(name) || fromRules.has(name) || PER_TARGET_SERIES.has(name) || catalogue.prefixes.some((p) => name.startsWith(p));
       for (const query of queriesOf(dashboard)) {
         const expr = substituteVariables(query.expr, dashboard, RANGES);
         expect(expr).not.toMatch(/\$\w|\[\[/);
@@ -130,9 +157,27 @@ describe('Grafana dashboards', () => {
       'claude_bridge_usage_cost_usd',
       'claude_bridge_usage_burn_rate_tokens_per_second',
       'claude_bridge_usage_time_to_limit_seconds',
-      'ALERTS{alertstate="firing"}',
+      'ALERTS{developer=~"$developer", alertstate="firing"}',
     ]) {
       expect(exprs).toContain(needle);
     }
+  });
+
+  it('the Team dashboard shows per developer: scrape up, recovery state, block tokens, cost today, burn rate and firing alerts', () => {
+    const team = dashboards.find((d) => d.dashboard.uid === 'claude-bridge-team')!.dashboard;
+    const table = panelsOf(team).find((p) => p.title === 'Developers')!;
+    const exprs: string[] = table.targets.map((t: Json) => t.expr);
+    for (const expr of exprs) expect(expr).toMatch(/ by \(developer(, state)?\) /);
+    for (const needle of [
+      'up{',
+      'claude_bridge_recovery_state{',
+      'claude_bridge_usage_block_tokens{',
+      'claude_bridge_usage_cost_usd{developer=~"$developer", scope="day"}',
+      'claude_bridge_usage_burn_rate_tokens_per_second{',
+      'ALERTS{developer=~"$developer", alertstate="firing"}',
+    ]) {
+      expect(exprs.some((e) => e.includes(needle))).toBe(true);
+    }
+    expect(panelsOf(team).find((p) => p.type === 'state-timeline')!.targets[0].legendFormat).toBe('{{developer}}');
   });
 });

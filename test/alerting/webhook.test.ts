@@ -166,6 +166,27 @@ describe('POST /alertmanager/webhook (alerting.mode alertmanager)', () => {
     fire.mockRestore();
   });
 
+  it('counts every notice by outcome: applied, unchanged (a re-send), ignored, rejected, failed', async () => {
+    const counts = async () => {
+      const text = (await api.get('/prometheus')).text;
+      const entries = [...text.matchAll(/^claude_bridge_webhook_notifications_total\{outcome="(\w+)"\} (\d+)$/gm)].map((m) => [m[1]!, Number(m[2])] as const);
+      return Object.fromEntries(entries);
+    };
+    expect(await counts()).toEqual({ applied: 0, unchanged: 0, ignored: 0, rejected: 0, failed: 0 });
+    await send(fixture('amtool-firing'));
+    await send(fixture('amtool-firing'));
+    await send(payload('firing', [{ fingerprint: 'x', labels: { alertname: 'DiskFull' } }]));
+    await send({ version: '3' });
+    await send('{"version": ');
+    const fire = jest.spyOn(api.bridge.controller, 'fire').mockImplementationOnce(() => {
+      throw new Error('disk on fire');
+    });
+    await send(payload('firing', [{ fingerprint: 'y', labels: { alertname: 'ClaudeBridgeCostThreshold' } }]));
+    fire.mockRestore();
+    await send(fixture('amtool-resolved'));
+    expect(await counts()).toEqual({ applied: 2, unchanged: 1, ignored: 1, rejected: 2, failed: 1 });
+  });
+
   it('is listed at GET / as a mutating endpoint', async () => {
     const { body } = await api.get('/');
     expect(body.endpoints).toContainEqual(expect.objectContaining({ method: 'POST', path: ALERTMANAGER_WEBHOOK_PATH, auth: expect.any(String) }));
@@ -191,6 +212,9 @@ describe('POST /alertmanager/webhook with auth.token set', () => {
     const right = await api.post(ALERTMANAGER_WEBHOOK_PATH, fixture('amtool-firing'), { authorization: `Bearer ${TOKEN}` });
     expect(right.status).toBe(200);
     expect((await api.get('/recovery/status')).body.state).toBe('backoff');
+    const metrics = (await api.get('/prometheus')).text;
+    expect(metrics).toContain('claude_bridge_webhook_notifications_total{outcome="rejected"} 2');
+    expect(metrics).toContain('claude_bridge_webhook_notifications_total{outcome="applied"} 1');
   });
 });
 

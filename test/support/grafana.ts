@@ -67,8 +67,11 @@ export interface GrafanaRanges {
   range: string;
 }
 
-/** The query as Prometheus receives it: Grafana's built-ins and the dashboard's variables filled in. */
-export function substituteVariables(expr: string, dashboard: Json, ranges: GrafanaRanges): string {
+/**
+ * The query as Prometheus receives it: Grafana's built-ins and the dashboard's variables filled in
+ * (All, unless `values` picks a value, as a regex: `a|b` for several).
+ */
+export function substituteVariables(expr: string, dashboard: Json, ranges: GrafanaRanges, values: Record<string, string> = {}): string {
   let result = expr
     .replaceAll('$__rate_interval', ranges.rateInterval)
     .replaceAll('${__rate_interval}', ranges.rateInterval)
@@ -77,7 +80,7 @@ export function substituteVariables(expr: string, dashboard: Json, ranges: Grafa
     .replaceAll('$__range', ranges.range)
     .replaceAll('${__range}', ranges.range);
   for (const variable of dashboard.templating?.list ?? []) {
-    const value = variable.includeAll ? (variable.allValue ?? '.*') : String(variable.current?.value ?? '');
+    const value = values[variable.name] ?? (variable.includeAll ? (variable.allValue ?? '.*') : String(variable.current?.value ?? ''));
     result = result.replaceAll(`\${${variable.name}}`, value).replaceAll(`$${variable.name}`, value);
   }
   return result;

@@ -84,3 +84,29 @@ describeWithBinaries(['promtool', 'amtool'], 'claude-bridge team', () => {
     expect(io.err).toMatch(/developers\.0\.url/);
   });
 });
+
+describe('the team compose stack and Grafana', () => {
+  it('mounts the same dashboards and provisioning, and every provisioned data source host is a service of the team stack', () => {
+    type Service = { volumes?: string[]; networks?: { default?: { aliases?: string[] } } };
+    const compose = parse(readFileSync(repoPath('docker-compose.team.yml'), 'utf8')) as { services: Record<string, Service> };
+    const grafana = compose.services.grafana!;
+    expect(grafana.volumes).toContain('./grafana/dashboards:/var/lib/grafana/dashboards:ro');
+    expect(grafana.volumes).toContain('./grafana/provisioning:/etc/grafana/provisioning:ro');
+    const hosts = new Set(Object.entries(compose.services).flatMap(([name, s]) => [name, ...(s.networks?.default?.aliases ?? [])]));
+    const provisioned = parse(readFileSync(repoPath('grafana/provisioning/datasources/claude-bridge.yml'), 'utf8')) as { datasources: { url: string }[] };
+    for (const { url } of provisioned.datasources) expect({ url, reachable: hosts.has(new URL(url).hostname) }).toEqual({ url, reachable: true });
+  });
+
+  it('runs the same Prometheus, Alertmanager and Grafana releases as the one-developer stack', () => {
+    type Compose = { services: Record<string, { image?: string }> };
+    const imagesOf = (file: string) =>
+      new Map(
+        Object.values((parse(readFileSync(repoPath(file), 'utf8')) as Compose).services)
+          .map((s) => s.image?.split(':') ?? [])
+          .filter((parts): parts is [string, string] => parts.length === 2),
+      );
+    const single = imagesOf('docker-compose.yml');
+    const team = imagesOf('docker-compose.team.yml');
+    for (const name of ['prom/prometheus', 'prom/alertmanager', 'grafana/grafana']) expect({ name, tag: team.get(name) }).toEqual({ name, tag: single.get(name) });
+  });
+});
