@@ -45,6 +45,8 @@ export const ENV = {
   stateDir: 'CLAUDE_BRIDGE_STATE_DIR',
   alertingMode: 'CLAUDE_BRIDGE_ALERTING_MODE',
   allowedHosts: 'CLAUDE_BRIDGE_ALLOWED_HOSTS',
+  otlpHost: 'CLAUDE_BRIDGE_OTLP_HOST',
+  otlpPort: 'CLAUDE_BRIDGE_OTLP_PORT',
   logLevel: 'LOG_LEVEL',
 } as const;
 
@@ -150,6 +152,9 @@ function applyOverrides(raw: unknown, overrides: ConfigOverrides, env: NodeJS.Pr
   if (env[ENV.stateDir]) set('state', 'dir', env[ENV.stateDir]);
   if (env[ENV.alertingMode]) set('alerting', 'mode', env[ENV.alertingMode]);
   if (env[ENV.allowedHosts]) set('server', 'allowed_hosts', env[ENV.allowedHosts]!.split(',').map((h) => h.trim()).filter(Boolean));
+  if (env[ENV.otlpHost]) set('otlp', 'host', env[ENV.otlpHost]);
+  const envOtlpPort = env[ENV.otlpPort];
+  if (envOtlpPort !== undefined) set('otlp', 'port', parseEnvNumber(ENV.otlpPort, envOtlpPort, source));
   if (env[ENV.logLevel]) set('logging', 'level', env[ENV.logLevel]!.toLowerCase());
   if (overrides.port !== undefined) set('server', 'port', overrides.port);
   if (overrides.host !== undefined) set('server', 'host', overrides.host);

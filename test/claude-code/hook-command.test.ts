@@ -101,6 +101,7 @@ describe('claude-bridge hook <Event>: the command hook', () => {
       file,
       `state: { dir: ${JSON.stringify(dir)} }
 hooks_server: { enabled: false }
+otlp: { port: 0 }
 usage: { source: none }
 alerting: { mode: alertmanager }
 recovery: { backoff: { base_s: ${HOLD_MS / 1000}, cap_s: ${HOLD_MS / 1000} } }

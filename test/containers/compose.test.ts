@@ -33,7 +33,7 @@ import { BRIDGE_IMAGE, buildBridgeImage, composeImage, describeImage, dockerBrid
 const PROMETHEUS_IMAGE = composeImage('prometheus');
 const ALERTMANAGER_IMAGE = composeImage('alertmanager');
 const STARTED = ['alertmanager', 'bridge', 'prometheus'];
-const PUBLISHED = { bridge: 'http://127.0.0.1:8080', prometheus: 'http://127.0.0.1:9090', alertmanager: 'http://127.0.0.1:9093' };
+const PUBLISHED = { bridge: 'http://127.0.0.1:8080', otlp: 'http://127.0.0.1:4318', prometheus: 'http://127.0.0.1:9090', alertmanager: 'http://127.0.0.1:9093' };
 const TOKEN = `compose-test-${randomBytes(12).toString('hex')}`;
 const AUTH = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
 const RATE_LIMIT = ALERT_DEFINITIONS.find((d) => d.type === 'rate_limit')!;
@@ -237,6 +237,15 @@ describeWithContainerEngine(
       // It came from the compose network, not from the host.
       expect(hooks.clients.length).toBeGreaterThan(0);
       expect(hooks.clients.every((client) => client !== '127.0.0.1' && client !== dockerBridgeAddress())).toBe(true);
+    });
+
+    it("takes Claude Code's telemetry on the published OTLP port (install-hooks --telemetry's endpoint) from the host", async () => {
+      const recorded = readJsonFixture('claude-code', 'otlp', 'metrics-tool-run-2.1.332.json');
+      const answer = await fetch(`${PUBLISHED.otlp}/v1/metrics`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(recorded) });
+      expect(answer.status).toBe(200);
+      const text = (await requestJson(`${PUBLISHED.bridge}/prometheus`)).text;
+      expect(seriesValue(text, 'claude_bridge_otlp_exports_total{signal="metrics",result="success"}')).toBe(1);
+      expect((await requestJson(`${PUBLISHED.bridge}/health`)).body.sources.otlp).toMatchObject({ up: true });
     });
 
     it('status line 95 % → Prometheus → Alertmanager → webhook → backoff → held PreToolUse → resolved → normal', async () => {

@@ -98,9 +98,12 @@ describe('config loading', () => {
       CLAUDE_BRIDGE_PORT: '9100',
       CLAUDE_BRIDGE_HOST: '0.0.0.0',
       CLAUDE_BRIDGE_HOOKS_URL: 'ws://hooks:4000/stream',
+      CLAUDE_BRIDGE_OTLP_HOST: '0.0.0.0',
+      CLAUDE_BRIDGE_OTLP_PORT: '14318',
       LOG_LEVEL: 'DEBUG',
     };
     const fromEnv = loadConfig({}, env, dir).config;
+    expect(fromEnv.otlp).toMatchObject({ host: '0.0.0.0', port: 14318 });
     expect(fromEnv.server).toMatchObject({ port: 9100, host: '0.0.0.0' });
     expect(fromEnv.hooks_server.url).toBe('ws://hooks:4000/stream');
     expect(fromEnv.logging.level).toBe('debug');
@@ -110,6 +113,9 @@ describe('config loading', () => {
   it('names a bad environment value', () => {
     expect(problemsOf(() => loadConfig({}, { CLAUDE_BRIDGE_PORT: 'x' }, writeConfig('')))).toEqual([
       'CLAUDE_BRIDGE_PORT: expected a whole number (got "x")',
+    ]);
+    expect(problemsOf(() => loadConfig({}, { CLAUDE_BRIDGE_OTLP_PORT: '43 18' }, writeConfig('')))).toEqual([
+      'CLAUDE_BRIDGE_OTLP_PORT: expected a whole number (got "43 18")',
     ]);
     expect(problemsOf(() => loadConfig({}, { LOG_LEVEL: 'loud' }, writeConfig('')))[0]).toMatch(/^logging\.level: expected one of/);
   });

@@ -22,7 +22,7 @@ describe('claude-bridge serve as a process', () => {
     const cwd = mkdtempSync(path.join(tmpdir(), 'bridge-cwd-')); // no config.yaml here: built-in defaults
     const child = spawn(process.execPath, [ENTRY, 'serve', '--port', '0'], {
       cwd,
-      env: { ...process.env, CLAUDE_BRIDGE_STATE_DIR: stateDir, CLAUDE_BRIDGE_HOOKS_URL: 'ws://127.0.0.1:9/stream', LOG_LEVEL: 'info' },
+      env: { ...process.env, CLAUDE_BRIDGE_STATE_DIR: stateDir, CLAUDE_BRIDGE_HOOKS_URL: 'ws://127.0.0.1:9/stream', CLAUDE_BRIDGE_OTLP_PORT: '0', LOG_LEVEL: 'info' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';

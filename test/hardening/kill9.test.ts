@@ -50,7 +50,7 @@ class BridgeProcess {
   static async start(cwd: string, stateDir: string): Promise<{ process: BridgeProcess; url: string }> {
     const child = spawn(process.execPath, [ENTRY, 'serve', '--port', '0'], {
       cwd,
-      env: { ...process.env, CLAUDE_BRIDGE_STATE_DIR: stateDir, LOG_LEVEL: 'info' },
+      env: { ...process.env, CLAUDE_BRIDGE_STATE_DIR: stateDir, CLAUDE_BRIDGE_OTLP_PORT: '0', LOG_LEVEL: 'info' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const bridge = new BridgeProcess(child);

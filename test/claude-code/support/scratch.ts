@@ -50,6 +50,7 @@ server: { host: 127.0.0.1, port: ${port} }
 logging: { level: debug }
 state: { dir: ${JSON.stringify(stateDir)} }
 hooks_server: { enabled: false }
+otlp: { port: 0 }              # any free port: test files run in parallel
 usage: { source: ccusage, claude_config_dir: ${JSON.stringify(claudeDir)}, poll_interval_s: 1 }
 alerting: { mode: alertmanager }
 recovery:
