@@ -1,5 +1,8 @@
 // The bridge under test, in its own process so that its CPU time and memory are its own.
 // Started by hooks.bench.mjs over IPC; imports the compiled bridge from dist/ (npm run build).
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { Bridge } from '../dist/bridge.js';
 import { validateConfig } from '../dist/config/index.js';
 import { MemoryStateStore } from '../dist/recovery/store.js';
@@ -10,6 +13,7 @@ const hooksUrl = process.argv[2];
 const config = validateConfig({
   server: { host: '127.0.0.1', port: 0 },
   hooks_server: hooksUrl ? { url: hooksUrl } : { enabled: false },
+  state: { dir: mkdtempSync(path.join(tmpdir(), 'bench-hooks-state-')) }, // the hooks cursor, never in the user's state dir
 });
 const bridge = new Bridge({ config, logger: silentLogger, store: new MemoryStateStore(), components: [hooksComponent] });
 const address = await bridge.start();

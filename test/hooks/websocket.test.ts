@@ -353,6 +353,30 @@ describe('reconnect backoff', () => {
   });
 });
 
+describe('a server that is not the hooks server', () => {
+  it('answers the upgrade with 404: reported and retried, nothing counted, no crash', async () => {
+    const { createServer: createHttpServer } = await import('node:http');
+    const http = createHttpServer((_req, res) => {
+      res.statusCode = 404;
+      res.end('Not Found');
+    });
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+    const port = (http.address() as AddressInfo).port;
+    const harness = hooksHarness(testConfig({ hooks_server: { url: `ws://127.0.0.1:${port}/stream`, reconnect_initial_ms: 1000, reconnect_max_ms: 8000 } }));
+    try {
+      await harness.component.start!();
+      await waitFor(() => /404/.test(String(harness.component.health![0]!.status().last_error)), 'the refused upgrade');
+      expect(harness.websocketState()).toBe('disconnected');
+      expect(harness.clock.pendingTimers()).toBe(1); // the retry
+      expect((await harness.summary()).events_total).toBe(0);
+    } finally {
+      await harness.component.stop!();
+      http.closeAllConnections();
+      await new Promise<void>((resolve) => http.close(() => resolve()));
+    }
+  });
+});
+
 describe('recentEventsUrl', () => {
   it('derives the catch-up window URL from the stream URL', () => {
     expect(recentEventsUrl('ws://localhost:4000/stream', 1200)).toBe('http://localhost:4000/events/recent?limit=1200');

@@ -13,6 +13,9 @@ export const WINDOW_GROWTH = 4;
  * One answer of the server: its newest `limit` events by timestamp (the replay frame, or
  * `GET /events/recent?limit=N`). Reduced as it streams in: of the events the memory already counted
  * with the same content only their fingerprints are looked at; the others are kept to be counted.
+ * Once the cursor's event has gone by unchanged the window can only be `in-step`: with `onNew`,
+ * the new events are then handed on as they come instead of being kept (memory stays flat however
+ * many events were missed).
  */
 export class EventWindow {
   size = 0;
@@ -25,6 +28,7 @@ export class EventWindow {
   constructor(
     private readonly memory: EventMemory,
     readonly limit: number,
+    private readonly onNew?: (event: ServerEvent) => void,
   ) {}
 
   add(event: ServerEvent): void {
@@ -34,13 +38,20 @@ export class EventWindow {
     if (known) {
       this.fingerprints.set(event.id, event.fingerprint);
       if (known.fingerprint === event.fingerprint) {
-        if (known === this.memory.cursor) this.matchCursor();
+        if (known.id === this.memory.cursor?.id) this.matchCursor();
         return;
       }
-    } else if (this.cursorMatched && this.memory.has(event.id)) {
-      return; // in step with the memory: an id it counted is the same event
+    } else if (this.cursorMatched) {
+      // In step with the memory: an id it counted is the same event; any other is new.
+      if (!this.memory.has(event.id)) this.newEvent(event);
+      return;
     }
     this.candidates.push(event);
+  }
+
+  /** The cursor's event went by unchanged (the events after it may have been counted already). */
+  get inStep(): boolean {
+    return this.cursorMatched;
   }
 
   /** Fewer events than asked for: the window is the whole database. */
@@ -67,7 +78,14 @@ export class EventWindow {
   /** The cursor is here unchanged: nothing above it was replaced, so known ids need not be kept. */
   private matchCursor(): void {
     this.cursorMatched = true;
-    this.candidates = this.candidates.filter((e) => !this.memory.has(e.id));
+    const unknown = this.candidates.filter((e) => !this.memory.has(e.id));
+    this.candidates = [];
+    for (const event of unknown) this.newEvent(event);
+  }
+
+  private newEvent(event: ServerEvent): void {
+    if (this.onNew) this.onNew(event);
+    else this.candidates.push(event);
   }
 }
 
@@ -94,6 +112,7 @@ export type Verdict =
  * cannot be shown replaced counts as counted.
  */
 export function judge(window: EventWindow, memory: EventMemory, final: boolean): Verdict {
+  if (window.inStep) return { kind: 'in-step' };
   const remembered = memory.rememberedNewestFirst();
   if (remembered.length === 0) return window.complete || final ? { kind: 'empty' } : { kind: 'grow' };
   let lowestLost: RememberedEvent | null = null;

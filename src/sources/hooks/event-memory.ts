@@ -114,9 +114,11 @@ export class EventMemory {
     this.baseline = snapshot.baseline;
   }
 
-  private remember(event: RememberedEvent): void {
-    this.recent.delete(event.id);
-    this.recent.set(event.id, event);
+  private remember({ id, fingerprint, time }: RememberedEvent): void {
+    // Only these three: the caller's object may be a whole event.
+    const event: RememberedEvent = { id, fingerprint, time };
+    this.recent.delete(id);
+    this.recent.set(id, event);
     if (!this.newest || event.id >= this.newest.id) this.newest = event;
     if (this.recent.size <= this.historySize) return;
     const oldest = this.recent.values().next().value;

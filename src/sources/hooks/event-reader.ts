@@ -1,11 +1,13 @@
-import { none } from 'stream-chain/defs.js';
-import { jsonParser, type Token } from 'stream-json/core/parser.js';
+import { Tokenizer, TokenType, type ParsedTokenInfo } from '@streamparser/json';
 
 /** The fields of a HookEvent the bridge counts from (see event.ts); everything else is skipped unread. */
 const EVENT_FIELDS = new Set(['id', 'source_app', 'session_id', 'hook_event_type', 'timestamp']);
 const PAYLOAD_FIELDS = new Set(['tool_name', 'tool_use_id', 'duration_ms', 'notification_type', 'trigger', 'error', 'prompt_id']);
 /** Longer kept strings (a session id, a tool name) are cut: nothing legitimate comes close. */
 const MAX_KEPT_STRING = 4096;
+
+/** The tokenizer's buffer for the string being read (a longer one continues as a JS string). */
+const STRING_BUFFER_BYTES = 64 * 1024;
 
 type Role = 'root-array' | 'frame' | 'events' | 'event' | 'payload' | 'skip';
 type Container = Record<string, unknown> | unknown[];
@@ -14,7 +16,9 @@ interface Level {
   role: Role;
   /** What is being built at this level (null while skipping). */
   value: Container | null;
-  key: string | null;
+  isObject: boolean;
+  /** In an object: whether the next string is a key. */
+  expectsKey: boolean;
 }
 
 export interface ReadSummary {
@@ -31,86 +35,88 @@ export interface ReadSummary {
 }
 
 /**
- * Reads the hooks server's JSON as it streams in, with a well-kept streaming parser (stream-json),
- * and hands on each event reduced to the fields the bridge counts from. A `chat` transcript or a
- * large `tool_response` is tokenised and dropped, never held whole. Accepts an answer of
- * `GET /events/recent` (an array of events) and a WebSocket frame (`{"type":…,"data":…}`, where
- * `data` is an array of events or one event). Elements that are not objects are handed on as they
- * are, so the caller reports them as malformed like any other.
+ * Reads the hooks server's JSON as it streams in, with a well-kept streaming tokenizer
+ * (@streamparser/json), and hands on each event reduced to the fields the bridge counts from. A
+ * `chat` transcript or a large `tool_response` goes by token by token and is dropped, never held
+ * whole. Accepts an answer of `GET /events/recent` (an array of events) and a WebSocket frame
+ * (`{"type":…,"data":…}`, where `data` is an array of events or one event). Elements that are
+ * not objects are handed on as they are, so the caller reports them as malformed like any other.
  */
 export class HookEventReader {
-  private readonly parse = jsonParser({
-    packKeys: true,
-    streamKeys: false,
-    packStrings: false,
-    streamStrings: true,
-    packNumbers: true,
-    streamNumbers: false,
-  });
-  private readonly decoder = new TextDecoder('utf-8');
+  private readonly tokenizer = new Tokenizer({ stringBufferSize: STRING_BUFFER_BYTES });
   private readonly stack: Level[] = [];
   private pendingKey: string | null = null;
-  private text: string | null = null;
   private summary: ReadSummary = { root: 'other', events: 0 };
   private rootSeen = false;
+  private ended = false;
+  private failure: Error | null = null;
 
-  constructor(private readonly onEvent: (raw: unknown) => void) {}
+  constructor(private readonly onEvent: (raw: unknown) => void) {
+    this.tokenizer.onToken = (token) => this.token(token);
+    this.tokenizer.onError = (error) => {
+      this.failure ??= error;
+    };
+    this.tokenizer.onEnd = () => {
+      this.ended = true;
+    };
+  }
 
-  /** Feeds the next piece of the document; throws on malformed JSON. */
+  /** Feeds the next piece of the document (bytes are UTF-8); throws on malformed JSON. */
   write(chunk: Uint8Array | string): void {
-    const text = typeof chunk === 'string' ? chunk : this.decoder.decode(chunk, { stream: true });
-    if (text.length > 0) this.consume(this.parse(text));
+    this.throwIfFailed();
+    if (this.ended) throw new Error('data after the end of the JSON document');
+    this.tokenizer.write(chunk);
+    this.throwIfFailed();
   }
 
   /** The document is complete; throws when it is not well-formed. */
   end(): ReadSummary {
-    const rest = this.decoder.decode();
-    if (rest.length > 0) this.consume(this.parse(rest));
-    // stream-chain's convention: a flushable called with `none` flushes (its type only names strings).
-    this.consume((this.parse as (value: unknown) => unknown)(none));
+    this.throwIfFailed();
+    if (!this.ended) this.tokenizer.end();
+    this.throwIfFailed();
     if (!this.rootSeen || this.stack.length > 0) throw new Error('the JSON ended early');
     return this.summary;
   }
 
-  private consume(output: unknown): void {
-    if (output === none || typeof output !== 'object' || output === null) return;
-    const tokens = (output as { values?: Token[] }).values;
-    if (tokens) for (const token of tokens) this.token(token);
-    else this.token(output as Token);
+  /** The tokenizer reports errors through a callback (and is unusable after one). */
+  private throwIfFailed(): void {
+    if (this.failure) throw this.failure;
   }
 
-  private token(token: Token): void {
-    switch (token.name) {
-      case 'startObject':
+  private token({ token, value }: ParsedTokenInfo): void {
+    switch (token) {
+      case TokenType.LEFT_BRACE:
         this.open({});
         break;
-      case 'startArray':
+      case TokenType.LEFT_BRACKET:
         this.open([]);
         break;
-      case 'endObject':
-      case 'endArray':
+      case TokenType.RIGHT_BRACE:
+      case TokenType.RIGHT_BRACKET:
         this.close();
         break;
-      case 'keyValue':
-        this.pendingKey = token.value;
+      case TokenType.COMMA: {
+        const level = this.stack[this.stack.length - 1];
+        if (level?.isObject) level.expectsKey = true;
         break;
-      case 'startString':
-        this.text = this.keeps() ? '' : null;
+      }
+      case TokenType.COLON:
         break;
-      case 'stringChunk':
-        if (this.text !== null && this.text.length < MAX_KEPT_STRING) this.text += token.value.slice(0, MAX_KEPT_STRING - this.text.length);
+      case TokenType.STRING: {
+        const level = this.stack[this.stack.length - 1];
+        if (level?.expectsKey) {
+          level.expectsKey = false;
+          this.pendingKey = value as string;
+        } else {
+          this.scalar(this.keeps() ? detach((value as string).slice(0, MAX_KEPT_STRING)) : '');
+        }
         break;
-      case 'endString':
-        this.scalar(this.text ?? '');
-        this.text = null;
-        break;
-      case 'numberValue':
-        this.scalar(Number(token.value));
-        break;
-      case 'nullValue':
-      case 'trueValue':
-      case 'falseValue':
-        this.scalar(token.value);
+      }
+      case TokenType.NUMBER:
+      case TokenType.TRUE:
+      case TokenType.FALSE:
+      case TokenType.NULL:
+        this.scalar(value);
         break;
       default:
         break;
@@ -148,7 +154,7 @@ export class HookEventReader {
     } else if (role === 'skip') {
       this.noteSkippedContainer(parent, isObject);
     }
-    this.stack.push({ role, value: role === 'skip' ? null : container, key: this.pendingKey });
+    this.stack.push({ role, value: role === 'skip' ? null : container, isObject, expectsKey: isObject });
     this.pendingKey = null;
   }
 
@@ -176,7 +182,7 @@ export class HookEventReader {
     }
   }
 
-  /** Whether the string that starts now is kept (its chunks are otherwise dropped as they come). */
+  /** Whether the string value that comes now is kept (it is otherwise dropped at once). */
   private keeps(): boolean {
     const parent = this.stack[this.stack.length - 1];
     if (!parent) return true;
@@ -228,6 +234,11 @@ export class HookEventReader {
         break;
     }
   }
+}
+
+/** A copy of a kept string that shares no memory with the text it was read from. */
+function detach(text: string): string {
+  return (' ' + text).slice(1);
 }
 
 function preview(value: unknown): string {

@@ -78,6 +78,9 @@ export class StreamSync {
   private phase: Phase = 'awaiting-replay';
   private generation = 0;
   private buffered: ServerEvent[] = [];
+  private readonly bufferedIds = new Set<number>();
+  /** Events counted by the catch-up under way, as they stream in. */
+  private catchingUp: { counted: number; replayIds: Set<number>; countedFromReplay: number } | null = null;
   private catchUpAbort: AbortController | null = null;
   /** No replay to take the baseline from: the first live event takes it (ids below it are history). */
   private baselineOnFirstLive = false;
@@ -112,14 +115,15 @@ export class StreamSync {
     this.abortCatchUp();
     this.generation = generation;
     this.phase = 'awaiting-replay';
-    this.buffered = [];
+    this.clearBuffered();
     this.malformedThisConnection = 0;
     return this.replaySink(generation);
   }
 
   closed(): void {
     this.abortCatchUp();
-    this.buffered = [];
+    this.catchingUp = null;
+    this.clearBuffered();
     if (this.phase === 'syncing') this.phase = 'awaiting-replay';
   }
 
@@ -209,6 +213,7 @@ export class StreamSync {
     if (this.phase === 'awaiting-replay') this.beginSync(generation, null); // a replay that never came
     if (this.phase === 'syncing') {
       this.buffered.push(event);
+      this.bufferedIds.add(event.id);
       if (this.buffered.length === MAX_BUFFERED_DURING_SYNC) {
         this.options.logger.warn('too many live events while catching up; settling for the windows read so far');
         this.catchUpAbort?.abort(new Error('too many live events while catching up'));
@@ -263,6 +268,7 @@ export class StreamSync {
     memory.baseline = replay.length >= REPLAY_WINDOW ? { throughId, floorTime: oldestTime(replay) } : null;
     this.baselineGeneration = memory.baseline ? generation : null;
     this.hasBaseline = true;
+    this.baselineOnFirstLive = false;
     this.phase = 'live';
     logger.info('first contact with the hooks server: its stored events are the baseline (not counted); every event after them is counted, across restarts', {
       replayed: replay.length,
@@ -281,6 +287,7 @@ export class StreamSync {
   private async catchUp(generation: number, replay: ServerEvent[] | null): Promise<void> {
     const { memory, config, clock } = this.options;
     const report: CatchUpReport = { at: clock.now(), windows: [], verdict: 'no window', counted: 0, capped: false, error: null };
+    this.catchingUp = { counted: 0, replayIds: new Set((replay ?? []).map((e) => e.id)), countedFromReplay: 0 };
     let window = replay ? this.windowOf(replay) : null;
     let verdict: Verdict = window ? judge(window, memory, false) : { kind: 'grow' };
     while (verdict.kind === 'grow') {
@@ -307,7 +314,7 @@ export class StreamSync {
 
   private async fetchWindow(limit: number, report: CatchUpReport): Promise<EventWindow | null> {
     const { memory, config, clock, metrics, logger } = this.options;
-    const window = new EventWindow(memory, limit);
+    const window = new EventWindow(memory, limit, (event) => this.countCaughtUp(event));
     const abort = new AbortController();
     this.catchUpAbort = abort;
     report.windows.push(limit);
@@ -329,36 +336,45 @@ export class StreamSync {
   }
 
   private finishSync(generation: number, window: EventWindow | null, verdict: Verdict | null, replay: ServerEvent[], report: CatchUpReport): void {
-    const { memory, activity, sink, metrics, clock } = this.options;
+    const { activity } = this.options;
     this.phase = 'live';
     if (verdict) this.applyVerdict(verdict);
-    const buffered = this.buffered;
-    this.buffered = [];
-    const liveIds = new Set(buffered.map((e) => e.id));
-    const counted = new Set<number>();
-    for (const event of window?.unknownEvents() ?? []) {
-      // Events that also came live are counted in live order below.
-      if (liveIds.has(event.id) || memory.has(event.id)) continue;
-      memory.accept(event);
-      if (this.isBaselineHistory(event)) continue;
-      sink.ingest(event);
-      counted.add(event.id);
-    }
-    for (const event of replay) if (!counted.has(event.id)) activity.recordDuplicate();
+    for (const event of window?.unknownEvents() ?? []) this.countCaughtUp(event);
+    const progress = this.catchingUp ?? { counted: 0, countedFromReplay: 0 };
+    this.catchingUp = null;
+    const replayedAgain = replay.length - progress.countedFromReplay;
+    for (let i = 0; i < replayedAgain; i++) activity.recordDuplicate();
     report.verdict = verdict?.kind ?? 'no window';
-    report.counted = counted.size;
+    report.counted = progress.counted;
     this.lastCatchUp = report;
-    if (counted.size > 0) {
-      this.lastEventAt = clock.now();
-      metrics.catchUpEvents.inc(counted.size);
-    }
     if (report.capped) this.reportCapped();
-    const caughtUp = { counted: counted.size, verdict: report.verdict, windows: report.windows };
-    if (counted.size > 0 || report.windows.length > 0) this.options.logger.info('caught up with the hooks server', caughtUp);
+    const caughtUp = { counted: progress.counted, verdict: report.verdict, windows: report.windows };
+    if (progress.counted > 0 || report.windows.length > 0) this.options.logger.info('caught up with the hooks server', caughtUp);
     else this.options.logger.debug('caught up with the hooks server', caughtUp);
     this.options.changed();
+    const buffered = this.buffered;
+    this.clearBuffered();
     for (const event of buffered) this.countLive(generation, event);
     this.options.synced();
+  }
+
+  /** One event the catch-up found missed: counted now (live copies of it are counted in live order instead). */
+  private countCaughtUp(event: ServerEvent): void {
+    const { memory, sink, metrics, clock } = this.options;
+    const progress = this.catchingUp;
+    if (!progress || this.bufferedIds.has(event.id) || memory.has(event.id)) return;
+    memory.accept(event);
+    if (this.isBaselineHistory(event)) return;
+    sink.ingest(event);
+    progress.counted += 1;
+    if (progress.replayIds.has(event.id)) progress.countedFromReplay += 1;
+    metrics.catchUpEvents.inc();
+    this.lastEventAt = clock.now();
+  }
+
+  private clearBuffered(): void {
+    this.buffered = [];
+    this.bufferedIds.clear();
   }
 
   private applyVerdict(verdict: Verdict): void {
