@@ -91,6 +91,7 @@ describe('claude-bridge statusline', () => {
     const hungUp = new Promise<void>((resolve) => (clientHungUp = resolve));
     const silent: Server = createServer((socket) => {
       sockets.push(socket);
+      socket.resume(); // reads the request, as a hung server does, so it sees the client hang up
       socket.on('close', clientHungUp);
     }); // accepts, never answers: only the client's own timeout ends the call
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
