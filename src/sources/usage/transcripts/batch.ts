@@ -28,7 +28,7 @@ export interface EncodedBatch {
  */
 export class EntryBatch {
   length = 0;
-  private capacity = 256;
+  private capacity = 64;
   private floats = {} as Record<FloatField, Float64Array>;
   private session = new Uint32Array(this.capacity);
   private model = new Uint32Array(this.capacity);

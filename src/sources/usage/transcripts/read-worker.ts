@@ -3,9 +3,9 @@ import { EntryBatch, transferables, type EncodedBatch } from './batch.js';
 import type { TrackedFile } from './files.js';
 import { scanAppended, zeroScanCounters, type ScanCounters } from './scan.js';
 
-/** A file to read, as the bridge's thread tracks it. */
+/** The files one worker reads, as the bridge's thread tracks them. */
 export interface ReadRequest {
-  file: TrackedFile;
+  files: TrackedFile[];
 }
 
 /** The file's new state, its entries and counters; `bytes` null when it could not be opened. */
@@ -21,10 +21,16 @@ export interface ReadResult {
  * bridge's thread only counts the entries, so a large history is read on every core.
  */
 parentPort?.on('message', (request: ReadRequest) => {
-  void read(request).then((result) => parentPort?.postMessage(result, transferables(result.batch)));
+  void (async () => {
+    for (const file of request.files) {
+      const result = await read(file);
+      parentPort?.postMessage(result, transferables(result.batch));
+    }
+    parentPort?.postMessage('done');
+  })();
 });
 
-async function read({ file }: ReadRequest): Promise<ReadResult> {
+async function read(file: TrackedFile): Promise<ReadResult> {
   const batch = new EntryBatch();
   const counters = zeroScanCounters();
   try {

@@ -477,33 +477,26 @@ export class TranscriptReader {
       for (const file of files) await this.readFile(file);
       return;
     }
-    // largest first, so that no thread is left with one big file at the end
-    const queue = [...files].sort((a, b) => (sizes.get(b) ?? 0) - (sizes.get(a) ?? 0));
-    const run = (worker: Worker) =>
+    // each thread gets its share up front (largest files first, to the least loaded thread) and
+    // sends every file's entries back as it finishes it: no round trip per file
+    const shares = Array.from({ length: threads }, () => ({ files: [] as TrackedFile[], bytes: 0 }));
+    for (const file of [...files].sort((a, b) => (sizes.get(b) ?? 0) - (sizes.get(a) ?? 0))) {
+      const share = shares.reduce((least, s) => (s.bytes < least.bytes ? s : least));
+      share.files.push(file);
+      share.bytes += sizes.get(file) ?? 0;
+    }
+    const workers = shares.map(() => new Worker(script));
+    const run = (worker: Worker, share: { files: TrackedFile[] }) =>
       new Promise<void>((resolve, reject) => {
-        let inFlight = 0;
-        const next = () => {
-          const file = queue.shift();
-          if (!file) {
-            if (inFlight === 0) resolve();
-            return;
-          }
-          inFlight += 1;
-          worker.postMessage({ file } satisfies ReadRequest);
-        };
-        worker.on('message', (result: ReadResult) => {
-          inFlight -= 1;
-          this.applyWorkerRead(result);
-          next();
+        worker.on('message', (result: ReadResult | 'done') => {
+          if (result === 'done') resolve();
+          else this.applyWorkerRead(result);
         });
         worker.once('error', reject);
-        // two files in flight: the worker parses the next while this thread counts the last
-        next();
-        next();
+        worker.postMessage({ files: share.files } satisfies ReadRequest);
       });
-    const workers = Array.from({ length: threads }, () => new Worker(script));
     try {
-      await Promise.all(workers.map(run));
+      await Promise.all(workers.map((worker, i) => run(worker, shares[i]!)));
     } finally {
       await Promise.all(workers.map((w) => w.terminate()));
     }

@@ -25,18 +25,10 @@ export function zeroScanCounters(): ScanCounters {
  * threads for a first read.
  */
 export async function scanAppended(file: TrackedFile, counters: ScanCounters, onEntry: (entry: UsageEntry, offset: number) => void): Promise<ReadOutcome | null> {
-  let markerAt = -1;
-  let markerBuffer: Buffer | null = null;
   return readAppended(
     file,
+    MARKER,
     (buffer, start, end, offset) => {
-      // one search finds the next marker; lines before it are skipped without looking again
-      if (markerBuffer !== buffer || markerAt < start) {
-        markerBuffer = buffer;
-        markerAt = buffer.indexOf(MARKER, start);
-        if (markerAt < 0) markerAt = Infinity;
-      }
-      if (markerAt >= end) return;
       counters.usage_lines += 1;
       const outcome = parseUsageLine(buffer.toString('utf8', start, end));
       if ('skip' in outcome) {
@@ -50,10 +42,8 @@ export async function scanAppended(file: TrackedFile, counters: ScanCounters, on
     },
     (buffer, start, end) => {
       // a last line without its newline counts only if it is already a whole JSON line
-      const text = buffer.toString('utf8', start, end);
-      if (!text.includes(USAGE_MARKER)) return false;
       try {
-        JSON.parse(text);
+        JSON.parse(buffer.toString('utf8', start, end));
         return true;
       } catch {
         return false;
