@@ -1,5 +1,4 @@
 import { closeSync, fstatSync, openSync, readSync, type Stats } from 'node:fs';
-import { open, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { hashBytes } from './hash.js';
 
@@ -34,30 +33,6 @@ export interface FoundFile {
   project: string;
 }
 
-/** Every `*.jsonl` under the projects folders, recursively (subagents' files included), as ccusage finds them. */
-export async function discoverTranscripts(projectDirs: string[]): Promise<{ files: FoundFile[]; dirs: string[] }> {
-  const files: FoundFile[] = [];
-  const dirs: string[] = [];
-  for (const [rootIndex, root] of projectDirs.entries()) {
-    const walk = async (dir: string): Promise<void> => {
-      let entries;
-      try {
-        entries = await readdir(dir, { withFileTypes: true });
-      } catch {
-        return; // removed while walking
-      }
-      dirs.push(dir);
-      for (const entry of entries) {
-        const full = path.join(dir, entry.name);
-        if (entry.isDirectory()) await walk(full);
-        else if (entry.isFile() && entry.name.endsWith('.jsonl')) files.push(describe(root, rootIndex, full));
-      }
-    };
-    await walk(root);
-  }
-  return { files, dirs };
-}
-
 export function describe(root: string, rootIndex: number, file: string): FoundFile {
   const parts = path.relative(root, file).split(path.sep);
   const stem = (name: string) => name.replace(/\.jsonl$/, '');
@@ -79,29 +54,32 @@ export function describe(root: string, rootIndex: number, file: string): FoundFi
 export type FileChange = 'unchanged' | 'appended' | 'replaced' | 'gone';
 
 /**
- * How a tracked file changed since it was last read. Cheap when nothing changed (one stat); the
- * first bytes are compared only when size or mtime moved, to tell an append from a rewrite.
+ * How a tracked file changed since it was last read. One stat when nothing changed; the first
+ * bytes are compared only when size or mtime moved, to tell an append from a rewrite in place
+ * (truncated and written again past the old offset before it was looked at).
  */
-export async function classify(file: TrackedFile, stats: Stats | null): Promise<FileChange> {
+export function classify(file: TrackedFile, stats: Stats | null): FileChange {
   if (!stats?.isFile()) return 'gone';
   if (stats.ino !== file.ino || stats.dev !== file.dev || stats.size < file.offset) return 'replaced';
   if (stats.size === file.offset && stats.mtimeMs === file.mtimeMs) return 'unchanged';
-  if (file.headLength > 0 && (await headHash(file.path, file.headLength)) !== file.head) return 'replaced';
+  if (file.headLength > 0 && headHash(file.path, file.headLength) !== file.head) return 'replaced';
   return 'appended';
 }
 
-async function headHash(file: string, length: number): Promise<number | null> {
+function headHash(file: string, length: number): number | null {
+  let fd: number;
   try {
-    const handle = await open(file, 'r');
-    try {
-      const buffer = Buffer.allocUnsafe(length);
-      const { bytesRead } = await handle.read(buffer, 0, length, 0);
-      return bytesRead === length ? hashBytes(buffer) : null;
-    } finally {
-      await handle.close();
-    }
+    fd = openSync(file, 'r');
   } catch {
     return null;
+  }
+  try {
+    const buffer = Buffer.allocUnsafe(length);
+    return readSync(fd, buffer, 0, length, 0) === length ? hashBytes(buffer) : null;
+  } catch {
+    return null;
+  } finally {
+    closeSync(fd);
   }
 }
 

@@ -43,10 +43,22 @@ export interface TranscriptReaderOptions {
   workerScript?: string;
   /** Batches of reads at least this large go to the workers (default 32 MiB). */
   workerMinBytes?: number;
+  /**
+   * Notifications are gathered this long before the files they name are read (Claude Code writes
+   * a message as several lines): one read and one poll per burst. Default 200 ms, on the clock.
+   */
+  settleMs?: number;
 }
 
 const BOTH_REPORTS: readonly LedgerName[] = ['blocks', 'daily'];
 const DAILY_ONLY: readonly LedgerName[] = ['daily'];
+const DEFAULT_SETTLE_MS = 200;
+/**
+ * While notifications work, a file that has not changed for this many sweeps is stat'ed on every
+ * QUIET_SWEEP_EVERY-th sweep only (thousands of old transcripts cost a stat each).
+ */
+const QUIET_AFTER_SWEEPS = 3;
+const QUIET_SWEEP_EVERY = 10;
 /** A batch of reads this large is parsed in worker threads (a first read, a full read again). */
 const WORKER_MIN_BYTES = 32 * 1024 * 1024;
 /** Unknown model names listed in /health (their count is always complete). */
@@ -103,6 +115,10 @@ export class TranscriptReader {
   private readonly files = new Map<string, TrackedFile>();
   private readonly fileById: (TrackedFile | undefined)[] = [];
   private readonly folders = new Map<string, number>();
+  /** Sweeps in a row that found a file (or folder) unchanged. */
+  private readonly quiet = new Map<string, number>();
+  private sweeps = 0;
+  private projectDirs: string[] = [];
   private readonly models: string[] = [''];
   private readonly modelIndex = new Map<string, number>();
   /** Per model index: priced by the table (true), unknown (false), not a model (null). */
@@ -206,7 +222,7 @@ export class TranscriptReader {
   status(): Record<string, unknown> {
     const unknown = [...this.unknownEntries.entries()].filter(([, n]) => n > 0).sort((a, b) => b[1] - a[1]);
     return {
-      project_dirs: projectDirs(this.options.configDir),
+      project_dirs: this.projectDirs,
       files: this.files.size,
       entries_counted: this.store.live,
       ...this.counters,
@@ -315,10 +331,13 @@ export class TranscriptReader {
   private scheduleDrain(): void {
     if (this.drainScheduled || this.stopped) return;
     this.drainScheduled = true;
-    setImmediate(() => {
+    const run = () => {
       this.drainScheduled = false;
       void this.enqueue(() => this.drain());
-    });
+    };
+    const settle = this.options.settleMs ?? DEFAULT_SETTLE_MS;
+    if (settle > 0) this.options.clock.setTimeout(run, settle);
+    else setImmediate(run);
   }
 
   private async drain(): Promise<void> {
@@ -341,32 +360,43 @@ export class TranscriptReader {
   }
 
   private trackNew(file: string): TrackedFile | null {
-    const roots = projectDirs(this.options.configDir);
+    const roots = this.projectDirs;
     const rootIndex = roots.findIndex((root) => file.startsWith(root + path.sep));
     if (rootIndex < 0) return null;
     return this.track(describe(roots[rootIndex]!, rootIndex, file));
   }
 
   private async sweepNow(): Promise<void> {
-    const roots = projectDirs(this.options.configDir);
+    this.sweeps += 1;
+    this.projectDirs = projectDirs(this.options.configDir);
+    // with notifications working, long-unchanged files and folders are looked at less often
+    const everything = !this.options.watch || this.watcher.status().failures > 0 || this.sweeps % QUIET_SWEEP_EVERY === 1;
+    const due = (key: string) => everything || (this.quiet.get(key) ?? 0) < QUIET_AFTER_SWEEPS;
     const found: FoundFile[] = [];
-    for (const [rootIndex, root] of roots.entries()) {
+    for (const [rootIndex, root] of this.projectDirs.entries()) {
       if (!this.folders.has(root)) found.push(...this.scanFolder(root, rootIndex, root));
     }
     for (const [folder] of [...this.folders]) {
+      if (!due(folder)) continue;
       const stats = statOrNull(folder);
       if (!stats?.isDirectory()) {
         this.folders.delete(folder);
+        this.quiet.delete(folder);
         continue;
       }
-      if (stats.mtimeMs !== this.folders.get(folder)) found.push(...this.scanFolder(folder));
+      const changed = stats.mtimeMs !== this.folders.get(folder);
+      this.quiet.set(folder, changed ? 0 : (this.quiet.get(folder) ?? 0) + 1);
+      if (changed) found.push(...this.scanFolder(folder));
     }
     for (const item of found) this.track(item);
     const toRead: TrackedFile[] = [];
     const sizes = new Map<TrackedFile, number>();
     for (const tracked of [...this.files.values()]) {
+      if (!due(tracked.path)) continue;
       const stats = statOrNull(tracked.path);
-      if (!(await this.prepare(tracked, stats))) continue;
+      const ready = await this.prepare(tracked, stats);
+      this.quiet.set(tracked.path, ready ? 0 : (this.quiet.get(tracked.path) ?? 0) + 1);
+      if (!ready) continue;
       toRead.push(tracked);
       sizes.set(tracked, Math.max(0, (stats?.size ?? 0) - tracked.offset));
     }
@@ -377,7 +407,7 @@ export class TranscriptReader {
 
   /** Lists a folder (and new subfolders): the transcripts in it, remembering its mtime. */
   private scanFolder(folder: string, rootIndex?: number, root?: string): FoundFile[] {
-    const roots = projectDirs(this.options.configDir);
+    const roots = this.projectDirs;
     const index = rootIndex ?? roots.findIndex((r) => folder === r || folder.startsWith(r + path.sep));
     const base = root ?? roots[index];
     if (index < 0 || base === undefined) return [];
@@ -429,7 +459,7 @@ export class TranscriptReader {
       this.forget(tracked);
       return false;
     }
-    const change = await classify(tracked, stats);
+    const change = classify(tracked, stats);
     if (change === 'unchanged') return false;
     if (change === 'gone') {
       this.forget(tracked);
@@ -446,6 +476,7 @@ export class TranscriptReader {
   private forget(tracked: TrackedFile): void {
     if (!this.ledgers.removeFile(tracked.id)) this.rebuildNeeded = true;
     this.files.delete(tracked.path);
+    this.quiet.delete(tracked.path);
     this.fileById[tracked.id] = undefined;
     this.changed = true;
   }
