@@ -11,6 +11,8 @@ import { alertmanagerRoutes } from './http/routes-alertmanager.js';
 import { hookDecisionRoutes } from './http/routes-hooks.js';
 import { recoveryRoutes } from './http/routes-recovery.js';
 import { statusRoutes } from './http/routes-core.js';
+import { eventsStreamRoutes } from './http/routes-events-stream.js';
+import { statusPageHandler, statusPageRoutes, type StatusDeps } from './http/routes-status-page.js';
 import { createRegistry } from './metrics/registry.js';
 import { RecoveryController } from './recovery/controller.js';
 import { registerRecoveryMetrics } from './recovery/metrics.js';
@@ -66,8 +68,12 @@ export class Bridge {
       report: new RateLimitHits(this.controller, this.clock, config, logger.child({ component: 'alerts' })),
       recoveryState: () => this.controller.snapshot().state,
     };
-    this.components = (options.components ?? []).map((factory) => factory(context));
-    this.health = new HealthService(this.controller, this.clock.now(), () => this.clock.now());
+    this.components = [];
+    for (const factory of options.components ?? []) {
+      const own = this.components.length;
+      this.components.push(factory({ ...context, peerSignals: () => this.signals(own) }));
+    }
+    this.health = new HealthService(this.controller, this.clock.now(), () => this.clock.now(), config.bridge.name);
     for (const component of this.components) for (const reporter of component.health ?? []) this.health.add(reporter);
     this.decisions = hookDecisionRoutes({ config, clock: this.clock, logger: logger.child({ component: 'hooks' }), registry: this.registry, controller: this.controller });
     this.evaluator = new EmbeddedEvaluator(
@@ -79,14 +85,17 @@ export class Bridge {
     );
   }
 
-  /** Every component's usage signals, merged. */
-  signals() {
-    return mergeSignals(this.components.flatMap((c) => (c.signals ? [c.signals()] : [])));
+  /** Every component's usage signals, merged (but those of the component at `except`). */
+  signals(except?: number) {
+    return mergeSignals(this.components.flatMap((c, index) => (c.signals && index !== except ? [c.signals()] : [])));
   }
 
   createApp() {
     const { config } = this.options;
+    const status: StatusDeps = { config, health: this.health, controller: this.controller, sections: this.components.flatMap((c) => (c.section ? [c.section] : [])) };
     const modules: RouteModule[] = [
+      statusPageRoutes(status),
+      eventsStreamRoutes({ ...status, clock: this.clock, logger: this.logger.child({ component: 'http' }) }),
       statusRoutes({
         health: this.health,
         controller: this.controller,
@@ -99,7 +108,7 @@ export class Bridge {
       // After the components: the hooks source records a hook's input before it is answered.
       this.decisions,
     ];
-    return createHttpApp(config, this.logger.child({ component: 'http' }), modules);
+    return createHttpApp(config, this.logger.child({ component: 'http' }), modules, statusPageHandler());
   }
 
   /** Restores state, starts components and the evaluator, then listens. Returns the bound address. */

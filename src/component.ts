@@ -35,6 +35,12 @@ export interface ComponentContext {
   report: FactSink;
   /** The recovery state's name, for views a component serves (the status line shows it). */
   recoveryState(): string;
+  /**
+   * The usage signals of every other component, merged: a live source counts within the block a
+   * usage source knows (its elapsed time) without importing it. Absent where no bridge runs.
+   * Only one component may read it from its own `signals()` (two would read each other forever).
+   */
+  peerSignals?(): UsageSignals;
 }
 
 export interface MetricsSection {
@@ -128,4 +134,6 @@ export interface RouteContext {
   json: RequestHandler;
   /** Body parser with the large limit, for event ingestion. */
   largeJson: RequestHandler;
+  /** Body parser for Claude Code's hook inputs (server.hooks_body_limit). */
+  hooksJson: RequestHandler;
 }

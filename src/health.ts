@@ -6,6 +6,8 @@ export type HealthStatus = 'healthy' | 'degraded' | 'unhealthy';
 
 export interface HealthReport {
   status: HealthStatus;
+  /** The developer this bridge serves (`bridge.name`): the `developer` label in a team's Prometheus. */
+  name: string;
   version: string;
   uptime_seconds: number;
   /** The hooks server connection (its `hooks_server` source's state), kept at the top for old clients. */
@@ -27,6 +29,7 @@ export class HealthService {
     private readonly controller: RecoveryController,
     private readonly startedAt: number,
     private readonly now: () => number,
+    private readonly name: string,
   ) {}
 
   add(reporter: HealthReporter): void {
@@ -47,6 +50,7 @@ export class HealthService {
     const status: HealthStatus = persistError ? 'unhealthy' : problems.length ? 'degraded' : 'healthy';
     return {
       status,
+      name: this.name,
       version: BRIDGE_VERSION,
       uptime_seconds: Math.round((this.now() - this.startedAt) / 1000),
       websocket: typeof sources.hooks_server?.details.state === 'string' ? sources.hooks_server.details.state : 'disabled',

@@ -1,14 +1,16 @@
 import { ALERT_INPUT_METRICS } from '../component.js';
-import type { BridgeConfig, RecoveryAction } from '../config/schema.js';
+import { DEVELOPER_LABEL, type BridgeConfig, type RecoveryAction } from '../config/schema.js';
 import type { AlertDefinition, AlertType } from './types.js';
 
+/** The highest value per developer: in a team's Prometheus each alert names whose bridge it is for. */
+const perDeveloperMax = (selector: string) => `max by (${DEVELOPER_LABEL}) (${selector})`;
 
 export const ALERT_DEFINITIONS: readonly AlertDefinition[] = [
   {
     type: 'rate_limit',
     alertname: 'ClaudeBridgeRateLimitNear',
     measures: () => 'share of the rate limit used, highest window (official status line figure when fresh)',
-    valueExpr: () => `max(${ALERT_INPUT_METRICS.rateLimitUsedRatio})`,
+    valueExpr: () => perDeveloperMax(ALERT_INPUT_METRICS.rateLimitUsedRatio),
     threshold: (a) => a.rate_limit_threshold,
     unit: 'ratio',
     forSeconds: (a) => a.for_seconds.rate_limit,
@@ -20,7 +22,7 @@ export const ALERT_DEFINITIONS: readonly AlertDefinition[] = [
     type: 'time_limit',
     alertname: 'ClaudeBridgeSessionTimeLimit',
     measures: () => 'hours elapsed in the current 5-hour usage block',
-    valueExpr: () => `max(${ALERT_INPUT_METRICS.sessionSeconds}) / 3600`,
+    valueExpr: () => `${perDeveloperMax(ALERT_INPUT_METRICS.sessionSeconds)} / 3600`,
     threshold: (a) => a.time_threshold,
     unit: 'hours',
     forSeconds: (a) => a.for_seconds.time_limit,
@@ -32,7 +34,7 @@ export const ALERT_DEFINITIONS: readonly AlertDefinition[] = [
     type: 'token_threshold',
     alertname: 'ClaudeBridgeTokenThreshold',
     measures: () => "share of the 5-hour block's token limit used",
-    valueExpr: () => `max(${ALERT_INPUT_METRICS.tokensUsedRatio})`,
+    valueExpr: () => perDeveloperMax(ALERT_INPUT_METRICS.tokensUsedRatio),
     threshold: (a) => a.token_threshold,
     unit: 'ratio',
     forSeconds: (a) => a.for_seconds.token_threshold,
@@ -44,7 +46,7 @@ export const ALERT_DEFINITIONS: readonly AlertDefinition[] = [
     type: 'cost_threshold',
     alertname: 'ClaudeBridgeCostThreshold',
     measures: (c) => (c.usage.cost_scope === 'day' ? "today's cost in USD" : 'cost in USD of the active 5-hour block'),
-    valueExpr: (c) => `max(${ALERT_INPUT_METRICS.costUsd}{scope="${c.usage.cost_scope}"})`,
+    valueExpr: (c) => perDeveloperMax(`${ALERT_INPUT_METRICS.costUsd}{scope="${c.usage.cost_scope}"}`),
     threshold: (a) => a.cost_threshold,
     unit: 'usd',
     forSeconds: (a) => a.for_seconds.cost_threshold,

@@ -32,7 +32,9 @@ export class RateLimitHits implements FactSink {
       return;
     }
     if (this.alreadySignalled(hit)) return;
-    this.controller.fire({ type: 'rate_limit', origin: 'hook', key: hit.sessionId, expiresAt, summary: hit.summary });
+    // Anyone who can reach the open hook endpoints can report one: a report during the hold it
+    // caused joins it (coalesce) instead of escalating, and the origins kept per alert are bounded.
+    this.controller.fire({ type: 'rate_limit', origin: 'hook', key: hit.sessionId, expiresAt, summary: hit.summary, coalesce: true });
   }
 
   private alreadySignalled(hit: RateLimitHit): boolean {

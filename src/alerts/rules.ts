@@ -1,5 +1,6 @@
 import { stringify } from 'yaml';
-import type { BridgeConfig } from '../config/schema.js';
+import { ALERT_INPUT_METRICS } from '../component.js';
+import { DEVELOPER_LABEL, type BridgeConfig } from '../config/schema.js';
 import { ACTION_LABELS, ALERT_DEFINITIONS } from './definitions.js';
 import type { AlertDefinition } from './types.js';
 
@@ -47,6 +48,35 @@ export function buildRuleGroups(config: BridgeConfig, definitions: readonly Aler
     { name: RECORDING_GROUP, rules: definitions.flatMap((d) => recordingRules(d, config)) },
     { name: ALERT_GROUP, rules: definitions.map((d) => alertingRule(d, config)) },
   ];
+}
+
+/**
+ * One developer's rules in a team: every input selector restricted to `developer="<name>"` and the
+ * recorded thresholds labelled with the name, so each developer can have thresholds of their own.
+ * Group names carry the developer, so one file can hold the whole team.
+ */
+export function buildDeveloperRuleGroups(
+  config: BridgeConfig,
+  developer: string,
+  definitions: readonly AlertDefinition[] = ALERT_DEFINITIONS,
+): RuleGroup[] {
+  const restricted = definitions.map((d) => ({ ...d, valueExpr: (c: BridgeConfig) => restrictToDeveloper(d.valueExpr(c), developer) }));
+  return buildRuleGroups(config, restricted).map((group) => ({
+    name: `${group.name}-${developer}`,
+    rules: group.rules.map((rule) => ({ ...rule, labels: { ...rule.labels, [DEVELOPER_LABEL]: developer } })),
+  }));
+}
+
+/** Adds `developer="<name>"` to every alert input selector of a PromQL expression. */
+export function restrictToDeveloper(expr: string, developer: string): string {
+  const matcher = `${DEVELOPER_LABEL}=${JSON.stringify(developer)}`;
+  let out = expr;
+  for (const metric of Object.values(ALERT_INPUT_METRICS)) {
+    out = out.replace(new RegExp(`\\b${metric}(?:\\{([^}]*)\\})?(?![\\w:])`, 'g'), (_m, inner: string | undefined) =>
+      `${metric}{${inner ? `${matcher},${inner}` : matcher}}`,
+    );
+  }
+  return out;
 }
 
 /** The whole rule file, byte-for-byte what is committed in prometheus/rules. */

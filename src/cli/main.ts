@@ -10,6 +10,10 @@ interface CommandEntry {
   summary: string;
   /** Loaded on use: the status line runs on every UI update and must not pay for the server's modules. */
   load(): Promise<Command>;
+  /** Name of a leading positional argument, handed to the command as that option (`hook <Event>`). */
+  positional?: string;
+  /** Exit code for a usage error, when 2 would mean something to the caller (Claude Code reads a hook's 2 as "block"). */
+  usageErrorExit?: number;
 }
 
 export const COMMANDS: CommandEntry[] = [
@@ -24,14 +28,31 @@ export const COMMANDS: CommandEntry[] = [
     load: async () => (await import('./rules.js')).rulesCommand,
   },
   {
+    name: 'team',
+    summary: "Generate a team's Prometheus scrape config and rules and its Alertmanager config from a team file.",
+    load: async () => (await import('./team.js')).teamCommand,
+  },
+  {
     name: 'statusline',
     summary: 'Claude Code status line: forwards its JSON to the bridge and prints one line (usage, cost, burn rate, state).',
     load: async () => (await import('./statusline.js')).statuslineCommand,
   },
   {
+    name: 'status',
+    summary: 'The bridge at a glance: recovery state, alerts, usage, sessions, sources (exit 0 normal, 1 down, 2 paused/backoff).',
+    load: async () => (await import('./status.js')).statusCommand,
+  },
+  {
     name: 'install-hooks',
-    summary: "Add the bridge's HTTP hooks to Claude Code's settings.json (keeps every existing hook).",
+    summary: "Add the bridge's HTTP hooks (or, with --command, command hooks) to Claude Code's settings.json (keeps every existing hook).",
     load: async () => (await import('./install-hooks.js')).installHooksCommand,
+  },
+  {
+    name: 'hook',
+    summary: "Claude Code command hook: asks the bridge for the decision; with the bridge down, applies its last saved state.",
+    load: async () => (await import('./hook.js')).hookCommand,
+    positional: 'event',
+    usageErrorExit: 1,
   },
 ];
 
@@ -69,16 +90,18 @@ export async function main(argv: string[], givenIO?: CliIO): Promise<number> {
   }
   const command = await entry.load();
   try {
-    const values = parseCommandArgs(command, rest);
+    const [positional, args] = entry.positional && rest[0] !== undefined && !rest[0].startsWith('-') ? [rest[0], rest.slice(1)] : [undefined, rest];
+    const values = parseCommandArgs(command, args);
     if (values.help) {
       io.stdout(`${command.usage}\n`);
       return 0;
     }
+    if (entry.positional && positional !== undefined) values[entry.positional] = positional;
     return await command.run(values, io);
   } catch (error) {
     if (error instanceof UsageError) {
       io.stderr(`claude-bridge ${command.name}: ${error.message}\n\n${command.usage}\n`);
-      return 2;
+      return entry.usageErrorExit ?? 2;
     }
     io.stderr(`claude-bridge ${command.name}: ${error instanceof Error ? error.message : String(error)}\n`);
     return 1;

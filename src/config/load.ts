@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
 import { parseDocument } from 'yaml';
+import { errorMessage } from '../util/errors.js';
 import type { z } from 'zod';
 import { configSchema, type BridgeConfig } from './schema.js';
 import { isJsonObject } from '../util/json.js';
@@ -36,12 +37,14 @@ export interface LoadedConfig {
 /** Environment variables that override the file. */
 export const ENV = {
   config: 'CLAUDE_BRIDGE_CONFIG',
+  name: 'CLAUDE_BRIDGE_NAME',
   port: 'CLAUDE_BRIDGE_PORT',
   host: 'CLAUDE_BRIDGE_HOST',
   hooksUrl: 'CLAUDE_BRIDGE_HOOKS_URL',
   authToken: 'CLAUDE_BRIDGE_AUTH_TOKEN',
   stateDir: 'CLAUDE_BRIDGE_STATE_DIR',
   alertingMode: 'CLAUDE_BRIDGE_ALERTING_MODE',
+  allowedHosts: 'CLAUDE_BRIDGE_ALLOWED_HOSTS',
   logLevel: 'LOG_LEVEL',
 } as const;
 
@@ -78,8 +81,21 @@ export function parseYamlFile(file: string): unknown {
   if (doc.errors.length > 0) {
     throw new ConfigError(file, doc.errors.map((e) => `YAML syntax: ${e.message.split('\n')[0]}`));
   }
-  const value = doc.toJS() as unknown;
+  let value: unknown;
+  try {
+    value = doc.toJS({ maxAliasCount: 100 });
+    JSON.stringify(value); // a circular alias (&a … *a inside itself) cannot become a config
+  } catch (error) {
+    throw new ConfigError(file, [`YAML: ${aliasProblem(error)}`]);
+  }
   return value ?? {};
+}
+
+function aliasProblem(error: unknown): string {
+  const message = errorMessage(error);
+  if (/circular/i.test(message)) return 'an alias refers to the node that contains it (a circular reference); use a copy instead';
+  if (/alias/i.test(message)) return `${message} (too many or too deep aliases)`;
+  return message;
 }
 
 export function validateConfig(raw: unknown, source = 'config'): BridgeConfig {
@@ -127,11 +143,13 @@ function applyOverrides(raw: unknown, overrides: ConfigOverrides, env: NodeJS.Pr
   };
   const envPort = env[ENV.port];
   if (envPort !== undefined) set('server', 'port', parseEnvNumber(ENV.port, envPort, source));
+  if (env[ENV.name]) set('bridge', 'name', env[ENV.name]);
   if (env[ENV.host]) set('server', 'host', env[ENV.host]);
   if (env[ENV.hooksUrl]) set('hooks_server', 'url', env[ENV.hooksUrl]);
   if (env[ENV.authToken]) set('auth', 'token', env[ENV.authToken]);
   if (env[ENV.stateDir]) set('state', 'dir', env[ENV.stateDir]);
   if (env[ENV.alertingMode]) set('alerting', 'mode', env[ENV.alertingMode]);
+  if (env[ENV.allowedHosts]) set('server', 'allowed_hosts', env[ENV.allowedHosts]!.split(',').map((h) => h.trim()).filter(Boolean));
   if (env[ENV.logLevel]) set('logging', 'level', env[ENV.logLevel]!.toLowerCase());
   if (overrides.port !== undefined) set('server', 'port', overrides.port);
   if (overrides.host !== undefined) set('server', 'host', overrides.host);

@@ -1,3 +1,4 @@
+import { userInfo } from 'node:os';
 import { z } from 'zod';
 import { LOG_LEVELS } from '../util/logger.js';
 
@@ -8,10 +9,54 @@ import { LOG_LEVELS } from '../util/logger.js';
 const ratio = z.number().min(0).max(1);
 const positive = z.number().positive();
 const seconds = z.number().min(0);
+const HOUR_S = 3600;
+const DAY_S = 24 * HOUR_S;
+/** A duration in seconds up to `max`: a larger one (1e300, say) would overflow the timers and times built from it. */
+const upTo = (max: number, base = positive) => base.max(max, `at most ${max} seconds`);
 
 export const RECOVERY_ACTIONS = ['exponential_backoff', 'session_pause', 'graceful_degradation', 'notify'] as const;
 export type RecoveryAction = (typeof RECOVERY_ACTIONS)[number];
 const action = z.enum(RECOVERY_ACTIONS);
+
+const hostName = z
+  .string()
+  .regex(/^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$/, 'a host name such as "bridge" (no port, no scheme)')
+  .transform((s) => s.toLowerCase());
+
+/**
+ * A developer's name as it appears on alerts, dashboards and in the team file: the `developer`
+ * label Prometheus puts on this bridge's series. Short and plain, so it is safe as a label value,
+ * a file name and a receiver name.
+ */
+/** The label Prometheus puts on a bridge's series in a team (the scrape config's target label). */
+export const DEVELOPER_LABEL = 'developer';
+export const DEVELOPER_NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
+export const developerName = z
+  .string()
+  .regex(DEVELOPER_NAME, 'a name of 1-63 lower-case letters, digits, ".", "_" or "-", starting with a letter or digit');
+
+/** The OS user name, made a valid developer name; "developer" when there is none. */
+export function defaultDeveloperName(): string {
+  let user = '';
+  try {
+    user = userInfo().username;
+  } catch {
+    // no passwd entry (some containers): fall through to the fixed name
+  }
+  const cleaned = user.toLowerCase().replace(/[^a-z0-9._-]+/g, '-').replace(/^[^a-z0-9]+/, '').slice(0, 63);
+  return DEVELOPER_NAME.test(cleaned) ? cleaned : 'developer';
+}
+
+const bridgeSchema = z
+  .strictObject({
+    /**
+     * Who this bridge serves. In a team, Prometheus labels the bridge's series `developer="<name>"`
+     * (the team scrape config sets it per target) and alerts and dashboards name the developer by it;
+     * `/health` shows it. Default: the OS user name.
+     */
+    name: developerName.default(defaultDeveloperName),
+  })
+  .prefault({});
 
 const serverSchema = z
   .strictObject({
@@ -22,6 +67,19 @@ const serverSchema = z
     body_limit: z.string().regex(/^\d+(b|kb|mb)$/i, 'a size such as "1mb"').default('1mb'),
     /** Body limit for event ingestion: Stop events can carry whole transcripts. */
     events_body_limit: z.string().regex(/^\d+(b|kb|mb)$/i, 'a size such as "32mb"').default('32mb'),
+    /** Body limit for Claude Code's HTTP hooks: a PreToolUse input carries a whole file being written. */
+    hooks_body_limit: z.string().regex(/^\d+(b|kb|mb)$/i, 'a size such as "8mb"').default('8mb'),
+    /**
+     * Host names (besides loopback names and IP addresses) the bridge answers to, e.g. `bridge`
+     * in the compose network. Any other Host header is refused: a DNS-rebinding page cannot talk
+     * to the bridge through a name of its own.
+     */
+    allowed_hosts: z.array(hostName).default([]),
+    /**
+     * Browser origins allowed to make requests, e.g. a dashboard on another port. Pages the
+     * bridge serves itself are always allowed; any other page in the user's browser is refused.
+     */
+    allowed_origins: z.array(z.url({ protocol: /^https?$/, error: 'an origin such as "http://localhost:3000"' })).default([]),
   })
   .prefault({});
 
@@ -42,7 +100,13 @@ const stateSchema = z
 const authSchema = z
   .strictObject({
     /** When set, mutating endpoints require `Authorization: Bearer <token>`. */
-    token: z.string().min(16, 'at least 16 characters').nullable().default(null),
+    token: z
+      .string()
+      .min(16, 'at least 16 characters')
+      .max(4096, 'at most 4096 characters')
+      .regex(/^\S+$/, 'no spaces or other white space (a token with them could never be sent in a header)')
+      .nullable()
+      .default(null),
   })
   .prefault({});
 
@@ -56,6 +120,19 @@ const hooksServerSchema = z
     max_frame_bytes: z.number().int().min(1024).default(256 * 1024 * 1024),
     /** How many event ids are remembered above the contiguous low-water mark. */
     dedupe_window: z.number().int().min(100).default(100_000),
+    /**
+     * Catching up after a reconnect or a restart asks the server for ever larger windows of its
+     * newest events (`GET /events/recent?limit=N`, streamed) until the last counted event is in one;
+     * this is the largest. Reaching it is counted (`claude_bridge_hooks_catch_up_capped_total`):
+     * older missed events are then not counted.
+     */
+    catch_up_max_events: z.number().int().min(300).default(50_000),
+    /**
+     * How many of the most recently counted events are remembered by content (with a few older
+     * ones), saved in `state.dir`: after the server loses its newest rows (a crash, its WAL
+     * clean-up), the newest one still intact tells which ids it hands out again.
+     */
+    cursor_history: z.number().int().min(16).default(2048),
   })
   .prefault({});
 
@@ -64,18 +141,26 @@ const hooksSchema = z
     /** Longest a backoff hold may last per hook event, below Claude Code's hook timeouts. */
     max_hold_ms: z
       .strictObject({
-        PreToolUse: z.number().int().min(0).default(50_000),
-        UserPromptSubmit: z.number().int().min(0).default(25_000),
+        PreToolUse: z.number().int().min(0).max(590_000, 'below Claude Code\'s 600 s hook timeout').default(50_000),
+        UserPromptSubmit: z.number().int().min(0).max(29_000, 'below Claude Code\'s 30 s prompt hook timeout').default(25_000),
       })
       .prefault({}),
+    /** Hook requests held at once; past this a hook is answered at once (and counted) instead of held. */
+    max_held_requests: z.number().int().min(1).max(100_000).default(256),
     /** A session without events for this long no longer counts as active. */
-    session_ttl_s: positive.default(3600),
+    session_ttl_s: upTo(7 * DAY_S).default(3600),
     /** Distinct tool label values before the rest are counted as `other`. */
     max_tool_labels: z.number().int().min(1).default(50),
     /** Distinct source_app label values before the rest are counted as `other`. */
     max_source_labels: z.number().int().min(1).default(20),
     /** PreToolUse calls waiting for their PostToolUse, for the duration histogram. */
     max_pending_tools: z.number().int().min(1).default(10_000),
+    /**
+     * What the command hook (`claude-bridge hook`) answers when the bridge cannot be reached:
+     * `last_state` applies the recovery state the bridge last saved in state.dir (a pause holds
+     * until its resume time), `fail_open` lets everything through.
+     */
+    command_fallback: z.enum(['last_state', 'fail_open']).default('last_state'),
   })
   .prefault({});
 
@@ -117,8 +202,8 @@ const usageSchema = z
   .strictObject({
     /** auto: the first usable of transcripts (in-process reader), claude-monitor, ccusage. */
     source: z.enum(['auto', 'transcripts', 'claude-monitor', 'ccusage', 'none']).default('auto'),
-    poll_interval_s: positive.default(30),
-    timeout_s: positive.default(20),
+    poll_interval_s: upTo(DAY_S).default(30),
+    timeout_s: upTo(HOUR_S).default(20),
     max_output_bytes: z.number().int().min(1024).default(64 * 1024 * 1024),
     plan: z.enum(['pro', 'max5', 'max20', 'custom']).default('max5'),
     /** Token limit of a 5-hour block: `plan`, `p90`, or a number of tokens. */
@@ -127,7 +212,7 @@ const usageSchema = z
     /** Folder that contains `projects/`; null uses CLAUDE_CONFIG_DIR or ~/.claude. */
     claude_config_dir: z.string().min(1).nullable().default(null),
     /** How long official status line figures override local estimates. */
-    statusline_ttl_s: positive.default(300),
+    statusline_ttl_s: upTo(DAY_S).default(300),
     /** Which cost the cost alert compares: the active 5-hour block or the calendar day. */
     cost_scope: z.enum(['block', 'day']).default('day'),
     /** Per model id: prices in USD per million tokens over the shipped table (ccusage 20.0.24's offline prices). */
@@ -137,19 +222,33 @@ const usageSchema = z
   })
   .prefault({});
 
+const otlpSchema = z
+  .strictObject({
+    /** The OTLP/HTTP receiver for Claude Code's own telemetry, on its own port. */
+    enabled: z.boolean().default(true),
+    host: z.string().min(1).default('127.0.0.1'),
+    /** 4318 is OTLP/HTTP's registered port; 0 picks a free one (tests). */
+    port: z.number().int().min(0).max(65535).default(4318),
+    /** Largest request body, after decompression (the OTLP/HTTP specification recommends 20 MiB). */
+    max_body_bytes: z.number().int().min(1024).default(20 * 1024 * 1024),
+    /** How long to wait before trying again when the port cannot be bound (e.g. a Collector has it). */
+    retry_bind_s: positive.default(30),
+  })
+  .prefault({});
+
 const alertsSchema = z
   .strictObject({
     token_threshold: ratio.default(0.8),
-    time_threshold: positive.default(4.5),
-    cost_threshold: positive.default(50.0),
+    time_threshold: positive.max(24, 'at most 24 (hours)').default(4.5),
+    cost_threshold: positive.max(1_000_000, 'at most 1000000 (USD)').default(50.0),
     rate_limit_threshold: ratio.default(0.9),
     /** How long a condition must hold before its alert fires. */
     for_seconds: z
       .strictObject({
-        rate_limit: seconds.default(30),
-        time_limit: seconds.default(60),
-        token_threshold: seconds.default(60),
-        cost_threshold: seconds.default(60),
+        rate_limit: upTo(DAY_S, seconds).default(30),
+        time_limit: upTo(DAY_S, seconds).default(60),
+        token_threshold: upTo(DAY_S, seconds).default(60),
+        cost_threshold: upTo(DAY_S, seconds).default(60),
       })
       .prefault({}),
   })
@@ -159,7 +258,7 @@ const alertingSchema = z
   .strictObject({
     /** embedded: the in-process evaluator; alertmanager: only webhook notices; both. */
     mode: z.enum(['embedded', 'alertmanager', 'both']).default('embedded'),
-    evaluation_interval_s: positive.default(15),
+    evaluation_interval_s: upTo(HOUR_S).default(15),
   })
   .prefault({});
 
@@ -172,14 +271,14 @@ const recoverySchema = z
     auto_recovery: z.boolean().default(true),
     backoff: z
       .strictObject({
-        base_s: positive.default(1),
-        cap_s: positive.default(32),
+        base_s: upTo(HOUR_S).default(1),
+        cap_s: upTo(DAY_S).default(32),
         /** 0 = none; 0.2 shortens each delay by up to 20 %. */
         jitter: ratio.default(0),
         /** Quiet time after the alert resolves before the attempt count starts over. */
-        reset_after_s: seconds.default(300),
+        reset_after_s: upTo(DAY_S, seconds).default(300),
         /** How long a one-shot signal (a StopFailure rate_limit) keeps backoff active. */
-        signal_ttl_s: positive.default(120),
+        signal_ttl_s: upTo(DAY_S).default(120),
       })
       .prefault({}),
     pause: z
@@ -203,6 +302,7 @@ const recoverySchema = z
   .prefault({});
 
 export const configSchema = z.strictObject({
+  bridge: bridgeSchema,
   server: serverSchema,
   logging: loggingSchema,
   state: stateSchema,
@@ -210,6 +310,7 @@ export const configSchema = z.strictObject({
   hooks_server: hooksServerSchema,
   hooks: hooksSchema,
   usage: usageSchema,
+  otlp: otlpSchema,
   alerts: alertsSchema,
   alerting: alertingSchema,
   recovery: recoverySchema,

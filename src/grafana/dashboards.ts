@@ -245,7 +245,7 @@ export const HOOK_ACTIVITY: DashboardSpec = {
 export const USAGE: DashboardSpec = {
   uid: 'claude-bridge-usage',
   title: 'Claude Code: Usage',
-  description: 'Tokens and cost of the active 5-hour block by kind and model, the limit and the projection, and which figures are official.',
+  description: "Tokens and cost of the active 5-hour block by kind and model, the limit and the projection, which figures are official, and Claude Code's own telemetry (live) beside the transcript figures.",
   panels: [
     stat('Tokens used', 'Input+output tokens of the active block / its token limit.', 'percentunit', 'max(claude_bridge_usage_tokens_used_ratio)', {
       thresholds: SHARE_OF_THRESHOLD,
@@ -303,8 +303,9 @@ export const USAGE: DashboardSpec = {
       ],
       units: { 'resets at': 'dateTimeAsIso' },
     },
-    series('Burn rate', 'Tokens per minute at the current burn rate.', 'suffix: tokens/min', [
-      { expr: 'max(claude_bridge_usage_burn_rate_tokens_per_second) * 60', legend: 'tokens per minute' },
+    series('Burn rate', "Input+output tokens per minute: the usage source's burn rate, and telemetry's over the last 10 minutes.", 'suffix: tokens/min', [
+      { expr: 'max(claude_bridge_usage_burn_rate_tokens_per_second) * 60', legend: 'transcripts' },
+      { expr: 'max(claude_bridge_otlp_burn_rate_tokens_per_second) * 60', legend: 'telemetry (live)' },
     ], { min: 0, w: 8 }),
     series('Session time against its limit', 'Hours elapsed in the active 5-hour block, with the time-limit threshold.', 'h', [
       { expr: `${VALUE}{alert_type="time_limit"}`, legend: 'session time' },
@@ -313,6 +314,36 @@ export const USAGE: DashboardSpec = {
     series('Status line updates', "Claude Code status line inputs per minute: the source of the official figures.", 'cpm', [
       { expr: `sum(rate(claude_bridge_statusline_updates_total[${RATE}])) * 60`, legend: 'status line updates' },
     ], { min: 0, w: 8 }),
+    // Claude Code's own telemetry (OTLP), beside the transcript figures above: live between polls.
+    stat('Block cost (telemetry)', "Cost of the active block as Claude Code's telemetry reported it, live.", 'currencyUSD', 'sum(claude_bridge_otlp_live_cost_usd{scope="block"})'),
+    stat('Cost today (telemetry)', "Today's cost as Claude Code's telemetry reported it, live.", 'currencyUSD', 'sum(claude_bridge_otlp_live_cost_usd{scope="day"})'),
+    stat('Tokens used (telemetry)', 'Input+output tokens telemetry reported in the active block / the plan or configured limit.', 'percentunit', 'max(claude_bridge_otlp_block_tokens_used_ratio)', {
+      thresholds: SHARE_OF_THRESHOLD,
+    }),
+    stat('Telemetry receiver', "Whether the OTLP receiver listens (Claude Code's telemetry reaches the bridge there).", 'none', 'max(claude_bridge_source_up{source="otlp"})', {
+      mappings: UP_DOWN,
+    }),
+    stat('Last telemetry export', 'When Claude Code last exported metrics or logs to the bridge.', 'dateTimeAsIso', 'max(claude_bridge_source_last_success_timestamp_seconds{source="otlp"}) * 1000 > 0', {
+      noValue: 'never',
+    }),
+    stat('API errors today (telemetry)', 'Failed API requests Claude Code reported in the last 24 hours.', 'short', `sum(increase(claude_bridge_otlp_api_errors_total[24h]))`),
+    series('Block tokens: transcripts and telemetry', 'Input+output tokens of the active block: from the usage source (transcripts, each poll) and from telemetry (live). The higher one feeds the alerts.', 'short', [
+      { expr: 'sum(claude_bridge_usage_block_tokens{kind=~"input|output"})', legend: 'transcripts' },
+      { expr: 'sum(claude_bridge_otlp_live_tokens{scope="block",kind=~"input|output"})', legend: 'telemetry' },
+    ], { min: 0 }),
+    series('Cost: transcripts and telemetry', 'Cost of the block and of today, from the usage source and from telemetry; the higher feeds the cost alert.', 'currencyUSD', [
+      { expr: 'sum by (scope) (claude_bridge_usage_cost_usd)', legend: 'transcripts ({{scope}})' },
+      { expr: 'sum by (scope) (claude_bridge_otlp_live_cost_usd)', legend: 'telemetry ({{scope}})' },
+      { expr: `${THRESHOLD}{alert_type="cost_threshold"}`, legend: 'threshold' },
+    ], { min: 0 }),
+    series('API requests and errors (telemetry)', 'Requests per minute by model family, failed requests by HTTP status class, and rate-limit (429) events.', 'cpm', [
+      { expr: `sum by (family) (rate(claude_bridge_otlp_api_requests_total[${RATE}])) * 60`, legend: 'requests ({{family}})' },
+      { expr: `sum by (status_class) (rate(claude_bridge_otlp_api_errors_total[${RATE}])) * 60`, legend: 'errors {{status_class}}' },
+      { expr: `sum(rate(claude_bridge_otlp_rate_limit_events_total{event="api_error"}[${RATE}])) * 60`, legend: '429s' },
+    ], { min: 0 }),
+    series('Tokens by model family (telemetry)', 'Tokens per minute Claude Code reported, by model family and kind.', 'suffix: tokens/min', [
+      { expr: `sum by (family, kind) (rate(claude_bridge_otlp_tokens_total[${RATE}])) * 60`, legend: '{{family}} {{kind}}' },
+    ], { stack: true, min: 0 }),
   ],
 };
 

@@ -4,7 +4,8 @@ import type { Logger } from '../util/logger.js';
 
 
 export const notFound: RequestHandler = (req, res) => {
-  res.status(404).json({ error: `no such endpoint: ${req.method} ${req.path}`, hint: 'GET / lists the endpoints' });
+  const path = req.path.length > 100 ? `${req.path.slice(0, 100)}…` : req.path;
+  res.status(404).json({ error: `no such endpoint: ${req.method} ${path}`, hint: 'GET / lists the endpoints' });
 };
 
 /** JSON errors everywhere; stack traces only in the log. */

@@ -7,8 +7,16 @@ import { type Logger } from '../util/logger.js';
 import { errorMessage } from '../util/errors.js';
 import { HttpError } from '../util/errors.js';
 import type { RouteModule } from '../component.js';
+import { isJsonObject } from '../util/json.js';
+import { truncate } from '../util/text.js';
+import { MAX_ORIGIN_KEY_LENGTH } from '../recovery/types.js';
 
 export const ALERTMANAGER_WEBHOOK_PATH = '/alertmanager/webhook';
+
+/** Alertmanager caps a group's notice with max_alerts; this bounds what one request can do. */
+const MAX_ALERTS_PER_PAYLOAD = 1000;
+/** Resolved alert instances remembered, so a firing notice that arrives after its resolve is ignored. */
+const REMEMBERED_RESOLVES = 1000;
 
 const timestamp = z.string().refine((s) => Number.isFinite(Date.parse(s)), 'expected an RFC 3339 time');
 
@@ -26,13 +34,14 @@ const webhookAlert = z
   })
   .loose();
 
+/** The envelope; each alert in it is checked on its own, so one bad alert does not drop the others. */
 export const webhookPayload = z
   .object({
     version: z.literal('4', { error: 'version must be "4" (Alertmanager webhook payload version 4)' }),
     status: z.enum(['firing', 'resolved']),
     receiver: z.string().optional(),
     groupKey: z.string().optional(),
-    alerts: z.array(webhookAlert),
+    alerts: z.array(z.unknown()).max(MAX_ALERTS_PER_PAYLOAD),
   })
   .loose();
 
@@ -47,6 +56,26 @@ export interface AlertOutcome {
   result: 'applied' | 'unchanged' | 'ignored';
   reason?: string;
 }
+
+/** Per payload: an alert type escalates the backoff once, however many of its alerts the notice holds. */
+interface PayloadContext {
+  escalated: Set<AlertType>;
+  resolved: ResolvedInstances;
+}
+
+/** Alert instances (fingerprint + start) seen resolved, oldest forgotten first. */
+class ResolvedInstances {
+  private readonly seen = new Set<string>();
+  add(alert: WebhookAlert): void {
+    this.seen.add(instanceKey(alert));
+    if (this.seen.size > REMEMBERED_RESOLVES) this.seen.delete(this.seen.values().next().value as string);
+  }
+  has(alert: WebhookAlert): boolean {
+    return this.seen.has(instanceKey(alert));
+  }
+}
+
+const instanceKey = (alert: WebhookAlert) => `${truncate(alert.fingerprint, MAX_ORIGIN_KEY_LENGTH)}@${Date.parse(alert.startsAt)}`;
 
 /**
  * `POST /alertmanager/webhook`: Alertmanager's notices drive the recovery controller. Each alert
@@ -63,12 +92,25 @@ export function alertmanagerRoutes(controller: RecoveryController, config: Bridg
       },
     ],
     mount(router, { guard, json, logger }) {
+      const resolved = new ResolvedInstances();
       router.post(ALERTMANAGER_WEBHOOK_PATH, guard, json, (req, res) => {
         const payload = parsePayload(req.body);
         if (config.alerting.mode === 'embedded') {
           logger.warn('Alertmanager notice ignored: alerting.mode is "embedded"', { alerts: payload.alerts.length });
         }
-        const outcomes = payload.alerts.map((alert) => applyAlert(alert, controller, config, logger));
+        const context: PayloadContext = { escalated: new Set(), resolved };
+        const parsed = payload.alerts.map((raw) => ({ raw, alert: webhookAlert.safeParse(raw) }));
+        if (parsed.length > 0 && parsed.every((p) => !p.alert.success)) {
+          throw new HttpError(400, `not an Alertmanager webhook payload: ${parsed.map((p, i) => invalidAlert(p.raw, p.alert.error!, i).reason).join('; ')}`);
+        }
+        // Valid alerts are applied even when others in the notice are not (a 4xx would drop them for good).
+        const outcomes = parsed.map(({ raw, alert }, i) =>
+          alert.success ? applyAlert(alert.data, controller, config, logger, context) : invalidAlert(raw, alert.error, i),
+        );
+        if (outcomes.some((o) => o.result === 'applied') && controller.persistenceError() !== null) {
+          // Alertmanager retries on 5xx, and re-applying what did get through is a no-op.
+          throw new HttpError(503, 'the notice is applied but could not be saved yet (see GET /health); retry later');
+        }
         logger.info('alertmanager notification', {
           receiver: payload.receiver,
           status: payload.status,
@@ -92,7 +134,20 @@ function parsePayload(body: unknown) {
   return parsed.data;
 }
 
-function applyAlert(alert: WebhookAlert, controller: RecoveryController, config: BridgeConfig, logger: Logger): AlertOutcome {
+function invalidAlert(raw: unknown, error: z.ZodError, index: number): AlertOutcome {
+  const fields = isJsonObject(raw) ? raw : {};
+  const labels = isJsonObject(fields.labels) ? fields.labels : {};
+  return {
+    fingerprint: typeof fields.fingerprint === 'string' ? fields.fingerprint.slice(0, 64) : '',
+    alertname: typeof labels.alertname === 'string' ? labels.alertname.slice(0, 200) : null,
+    status: fields.status === 'resolved' ? 'resolved' : 'firing',
+    alert_type: null,
+    result: 'ignored',
+    reason: `invalid alert: ${error.issues.map((i) => `${['alerts', index, ...i.path].join('.')}: ${i.message}`).join('; ')}`,
+  };
+}
+
+function applyAlert(alert: WebhookAlert, controller: RecoveryController, config: BridgeConfig, logger: Logger, context: PayloadContext): AlertOutcome {
   const type = alertTypeOf(alert.labels, config);
   const base = {
     fingerprint: alert.fingerprint,
@@ -110,6 +165,9 @@ function applyAlert(alert: WebhookAlert, controller: RecoveryController, config:
   if (type === null) {
     return { ...base, result: 'ignored', reason: 'no alert_type label, known alertname or recovery action label' };
   }
+  if (alert.status === 'firing' && context.resolved.has(alert)) {
+    return { ...base, result: 'ignored', reason: 'this alert was resolved already: a firing notice that arrived after its resolve' };
+  }
   try {
     const change =
       alert.status === 'firing'
@@ -119,8 +177,11 @@ function applyAlert(alert: WebhookAlert, controller: RecoveryController, config:
             key: alert.fingerprint,
             startedAt: Date.parse(alert.startsAt),
             summary: alert.annotations?.summary ?? alert.labels.alertname ?? type,
+            escalate: !context.escalated.has(type),
           })
         : controller.resolve({ type, origin: 'alertmanager', key: alert.fingerprint });
+    if (alert.status === 'resolved') context.resolved.add(alert);
+    if (change.changed && alert.status === 'firing') context.escalated.add(type);
     return { ...base, result: change.changed ? 'applied' : 'unchanged' };
   } catch (error) {
     // Alertmanager retries on 5xx, and re-applying what did get through is a no-op.

@@ -3,7 +3,7 @@ import type { Request, Response } from 'express';
 import type { RouteModule } from '../component.js';
 import type { BridgeConfig } from '../config/schema.js';
 import { BoundedLabel } from '../metrics/bounded-label.js';
-import { HOOK_DECISIONS_METRIC } from '../metrics/registry.js';
+import { HOOK_DECISIONS_METRIC, METRIC_PREFIX } from '../metrics/registry.js';
 import type { RecoveryController } from '../recovery/controller.js';
 import { decide, renderHookOutput, type DecisionPolicy, type HookDecision, type HookInput } from '../recovery/decide.js';
 import { HOOK_PATHS, pathEventOf, readHookInput } from '../sources/hooks/hook-input.js';
@@ -36,6 +36,12 @@ export function hookDecisionRoutes(deps: HookDecisionDeps): RouteModule {
     registers: [deps.registry],
   });
   const eventLabel = new BoundedLabel(MAX_EVENT_LABELS);
+  const refusedHolds = new Counter({
+    name: `${METRIC_PREFIX}hook_holds_refused_total`,
+    help: 'Hook calls answered at once instead of held, because hooks.max_held_requests were held already.',
+    registers: [deps.registry],
+  });
+  const holds = { current: 0, max: deps.config.hooks.max_held_requests, refused: () => refusedHolds.inc() };
   const answer = async (req: Request, res: Response) => {
     const read = readHookInput(pathEventOf(req.params), req.body);
     if (!read.ok) throw new HttpError(400, read.problem);
@@ -43,7 +49,7 @@ export function hookDecisionRoutes(deps: HookDecisionDeps): RouteModule {
       hook_event_name: read.event,
       ...(typeof read.input.tool_name === 'string' ? { tool_name: read.input.tool_name } : {}),
     };
-    const served = await decideAndServe(hookInput, res, deps);
+    const served = await decideAndServe(hookInput, res, deps, holds);
     decisions.inc({ event: eventLabel.value(read.event), decision: served.label });
     if (served.decision === null) return; // Claude Code hung up during the hold: its hook timed out
     if (served.label !== 'allow') deps.logger.debug('hook answered', { event: read.event, decision: served.label, tool: hookInput.tool_name });
@@ -58,9 +64,9 @@ export function hookDecisionRoutes(deps: HookDecisionDeps): RouteModule {
       },
       { method: 'POST', path: HOOK_PATHS.byInput, description: "Claude Code HTTP hook keyed by the input's hook_event_name; same answers." },
     ],
-    mount(router, { largeJson }) {
-      router.post(HOOK_PATHS.byEvent, largeJson, answer);
-      router.post(HOOK_PATHS.byInput, largeJson, answer);
+    mount(router, { hooksJson }) {
+      router.post(HOOK_PATHS.byEvent, hooksJson, answer);
+      router.post(HOOK_PATHS.byInput, hooksJson, answer);
     },
   };
 }
@@ -74,14 +80,27 @@ async function decideAndServe(
   input: HookInput,
   res: Response,
   deps: HookDecisionDeps,
+  holds: HoldBudget,
 ): Promise<{ decision: HookDecision | null; label: DecisionLabel }> {
   const policy: DecisionPolicy = { maxHoldMs: deps.config.hooks.max_hold_ms };
   const first = decide(input, deps.controller.snapshot(), policy);
   if (first.kind !== 'delay') return { decision: first, label: first.kind };
-  const served = await hold(deps.clock, first.ms, res);
+  if (holds.current >= holds.max) {
+    // Every held request is an open socket: past the budget the call goes through unheld.
+    holds.refused();
+    return { decision: first.context ? { kind: 'allow', context: first.context } : { kind: 'allow' }, label: 'allow' };
+  }
+  holds.current += 1;
+  const served = await hold(deps.clock, first.ms, res).finally(() => (holds.current -= 1));
   if (!served) return { decision: null, label: 'delay' };
   const after = decide(input, deps.controller.snapshot(), policy);
   return { decision: after, label: after.kind === 'deny' || after.kind === 'block' ? after.kind : 'delay' };
+}
+
+interface HoldBudget {
+  current: number;
+  max: number;
+  refused(): void;
 }
 
 /** Waits on the injected clock; resolves false early if the client goes away. */

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ALERT_TYPES, isAlertType } from '../alerts/types.js';
 import type { RecoveryController } from '../recovery/controller.js';
+import { MAX_PAUSE_AHEAD_MS, type ChangeResult } from '../recovery/types.js';
 import { describeRecovery } from './routes-core.js';
 import { HttpError } from '../util/errors.js';
 import type { RouteModule } from '../component.js';
@@ -36,6 +37,11 @@ export function recoveryRoutes(controller: RecoveryController): RouteModule {
         if (!body.success) {
           throw new HttpError(400, `invalid body: ${body.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ')}`);
         }
+        const resetsAt = body.data.resets_at === undefined ? undefined : toMs(body.data.resets_at);
+        const now = controller.snapshot().now;
+        if (resetsAt !== undefined && !(resetsAt > now && resetsAt - now <= MAX_PAUSE_AHEAD_MS)) {
+          throw new HttpError(400, 'invalid body: resets_at must lie ahead, at most 8 days (the longest usage window is 7 days)');
+        }
         const resolve = TRUE_VALUES.has(typeof req.query.resolve === 'string' ? req.query.resolve.toLowerCase() : '') || req.query.status === 'resolved';
         const result = resolve
           ? controller.resolve({ type })
@@ -43,16 +49,23 @@ export function recoveryRoutes(controller: RecoveryController): RouteModule {
               type,
               origin: 'manual',
               summary: body.data.summary ?? `manual trigger of ${type}`,
-              ...(body.data.resets_at !== undefined ? { resetsAt: toMs(body.data.resets_at) } : {}),
+              ...(resetsAt !== undefined ? { resetsAt } : {}),
             });
+        requireDurable(result);
         res.json({ alert: type, status: resolve ? 'resolved' : 'firing', changed: result.changed, recovery: describeRecovery(result.snapshot) });
       });
       router.post('/recovery/resume', guard, (_req, res) => {
         const result = controller.resume('manual resume (POST /recovery/resume)');
+        requireDurable(result);
         res.json({ resumed: true, recovery: describeRecovery(result.snapshot) });
       });
     },
   };
+}
+
+/** A 2xx says the change survives a restart: when it could not be saved, answer 503 (it is retried). */
+export function requireDurable(result: ChangeResult): void {
+  if (!result.durable) throw new HttpError(503, 'the change is applied but could not be saved yet (see GET /health); retry later');
 }
 
 function toMs(value: string | number): number {

@@ -6,16 +6,25 @@ import { type Logger } from '../util/logger.js';
 import { errorMessage } from '../util/errors.js';
 import { backoffDelayMs, nextDayAt } from './backoff.js';
 import type { PersistedState, StateStore } from './store.js';
-import type {
-  ActiveAlert,
-  ActiveOrigin,
-  AlertFiring,
-  AlertResolution,
-  ChangeResult,
-  RecoverySnapshot,
-  RecoveryStateName,
-  Transition,
+import { isSaneInstant } from '../util/time.js';
+import { truncate } from '../util/text.js';
+import {
+  MAX_ORIGIN_KEY_LENGTH,
+  MAX_ORIGINS_PER_ALERT,
+  MAX_PAUSE_AHEAD_MS,
+  MAX_SUMMARY_LENGTH,
+  type ActiveAlert,
+  type ActiveOrigin,
+  type AlertFiring,
+  type AlertResolution,
+  type ChangeResult,
+  type RecoverySnapshot,
+  type RecoveryStateName,
+  type Transition,
 } from './types.js';
+
+/** While the state cannot be saved, the write is tried again this often (and /health says so). */
+const PERSIST_RETRY_MS = 5000;
 
 export interface RecoveryControllerOptions {
   config: BridgeConfig;
@@ -89,45 +98,54 @@ export class RecoveryController {
 
   fire(firing: AlertFiring): ChangeResult {
     const now = this.now();
-    const key = originKey(firing.origin, firing.key);
+    const originName = truncate(firing.key ?? '', MAX_ORIGIN_KEY_LENGTH);
+    const key = originKey(firing.origin, originName);
     const entry = this.alerts.get(firing.type);
     const existing = entry?.origins.get(key);
-    if (existing && firing.startedAt !== undefined && existing.startedAt === firing.startedAt) {
-      return { changed: false, snapshot: this.snapshot() }; // a re-send of what is already applied
+    const startedAt = isSaneInstant(firing.startedAt) ? firing.startedAt : null;
+    if (existing && startedAt !== null && existing.startedAt === startedAt) {
+      return this.unchanged(); // a re-send of what is already applied
     }
     const action = actionFor(firing.type, this.options.config);
     const origin: ActiveOrigin = {
       origin: firing.origin,
-      key: firing.key ?? '',
+      key: originName,
       since: existing?.since ?? now,
-      startedAt: firing.startedAt ?? null,
-      expiresAt: firing.expiresAt ?? null,
-      summary: firing.summary ?? null,
+      startedAt,
+      expiresAt: isSaneInstant(firing.expiresAt) ? firing.expiresAt : null,
+      summary: firing.summary === undefined ? null : truncate(firing.summary, MAX_SUMMARY_LENGTH),
     };
-    if (entry) entry.origins.set(key, origin);
+    if (entry && firing.coalesce && action === 'exponential_backoff' && this.backoff.until !== null && now < this.backoff.until) {
+      // The hold this would escalate is still running: the same limit, seen again (by another
+      // session, or over another transport). Only its expiry moves; nothing is written for it.
+      this.addOrigin(entry.origins, key, origin);
+      this.arm(now);
+      return this.unchanged();
+    }
+    if (entry) this.addOrigin(entry.origins, key, origin);
     else this.alerts.set(firing.type, { since: now, origins: new Map([[key, origin]]) });
 
-    if (action === 'exponential_backoff') this.escalateBackoff(now);
+    if (action === 'exponential_backoff' && (firing.escalate !== false || this.backoff.until === null)) this.escalateBackoff(now);
     if (action === 'session_pause' && this.pausedUntil === null) {
       this.pausedUntil = this.resumeTime(firing, now);
     }
     this.options.logger.warn('alert fired', { alert: firing.type, origin: firing.origin, action, summary: firing.summary });
     for (const l of this.listeners) l.onFired?.(firing, action);
     this.settle(`${firing.type} fired (${firing.origin})`);
-    return { changed: true, snapshot: this.snapshot() };
+    return this.changed();
   }
 
   resolve(resolution: AlertResolution): ChangeResult {
     const entry = this.alerts.get(resolution.type);
-    if (!entry) return { changed: false, snapshot: this.snapshot() };
+    if (!entry) return this.unchanged();
     if (resolution.origin === undefined) {
       entry.origins.clear();
-    } else if (!entry.origins.delete(originKey(resolution.origin, resolution.key))) {
-      return { changed: false, snapshot: this.snapshot() };
+    } else if (!entry.origins.delete(originKey(resolution.origin, resolution.key?.slice(0, MAX_ORIGIN_KEY_LENGTH)))) {
+      return this.unchanged();
     }
     if (entry.origins.size === 0) this.removeAlert(resolution.type, this.now());
     this.settle(`${resolution.type} resolved${resolution.origin ? ` (${resolution.origin})` : ''}`);
-    return { changed: true, snapshot: this.snapshot() };
+    return this.changed();
   }
 
   /** Manual return to normal: every alert cleared, pause lifted, backoff forgotten. */
@@ -136,7 +154,25 @@ export class RecoveryController {
     this.pausedUntil = null;
     this.backoff = { attempt: 0, delayMs: 0, until: null, resolvedAt: null };
     this.settle(reason);
-    return { changed: true, snapshot: this.snapshot() };
+    return this.changed();
+  }
+
+  private changed(): ChangeResult {
+    return { changed: true, durable: this.persistError === null, snapshot: this.snapshot() };
+  }
+
+  private unchanged(): ChangeResult {
+    return { changed: false, durable: this.persistError === null, snapshot: this.snapshot() };
+  }
+
+  /** Keeps at most MAX_ORIGINS_PER_ALERT origins: whoever sends, the state stays small. */
+  private addOrigin(origins: Map<string, ActiveOrigin>, key: string, origin: ActiveOrigin): void {
+    origins.set(key, origin);
+    while (origins.size > MAX_ORIGINS_PER_ALERT) {
+      let oldest: string | null = null;
+      for (const [k, o] of origins) if (oldest === null || o.since < origins.get(oldest)!.since) oldest = k;
+      origins.delete(oldest!);
+    }
   }
 
   snapshot(): RecoverySnapshot {
@@ -183,7 +219,7 @@ export class RecoveryController {
 
   private resumeTime(firing: AlertFiring, now: number): number {
     const known = firing.resetsAt ?? this.options.windowResetsAt?.();
-    if (known !== undefined && known > now) return known;
+    if (known !== undefined && isSaneInstant(known) && known > now && known - now <= MAX_PAUSE_AHEAD_MS) return known;
     return nextDayAt(now, this.options.config.recovery.pause.fallback_resume_hour);
   }
 
@@ -262,6 +298,7 @@ export class RecoveryController {
       candidates.push(this.backoff.resolvedAt + this.options.config.recovery.backoff.reset_after_s * 1000);
     }
     if (this.pausedUntil !== null && this.options.config.recovery.auto_recovery) candidates.push(this.pausedUntil);
+    if (this.persistError !== null) candidates.push(this.now() + PERSIST_RETRY_MS);
     return candidates.length ? Math.min(...candidates) : null;
   }
 
@@ -279,8 +316,10 @@ export class RecoveryController {
   private persist(): void {
     try {
       this.options.store.save(this.toPersisted());
-      if (this.persistError !== null) this.options.logger.info('recovery state persisted again');
-      this.persistError = null;
+      if (this.persistError !== null) {
+        this.options.logger.info('recovery state persisted again');
+        this.persistError = null;
+      }
     } catch (error) {
       if (this.persistError === null) {
         this.options.logger.error('cannot persist recovery state', { file: this.options.store.location, error: errorMessage(error) });
@@ -305,13 +344,14 @@ export class RecoveryController {
   }
 
   private restore(saved: PersistedState): void {
+    const now = this.now();
     for (const alert of saved.alerts) {
       // The embedded evaluator re-fires what still holds; its old firings are not carried over.
       const origins = alert.origins.filter((o) => o.origin !== 'embedded');
       if (origins.length === 0) continue;
       this.alerts.set(alert.type, {
         since: alert.since,
-        origins: new Map(origins.map((o) => [originKey(o.origin, o.key), o])),
+        origins: new Map(origins.slice(-MAX_ORIGINS_PER_ALERT).map((o) => [originKey(o.origin, o.key), o])),
       });
     }
     this.backoff = { ...saved.backoff };
@@ -319,6 +359,10 @@ export class RecoveryController {
       this.backoff = { ...this.backoff, until: null, resolvedAt: this.now() };
     }
     this.pausedUntil = saved.pausedUntil;
+    if (this.pausedUntil !== null && this.pausedUntil - now > MAX_PAUSE_AHEAD_MS) {
+      this.options.logger.error('dropping a saved pause that ends implausibly far ahead', { paused_until: saved.pausedUntil });
+      this.pausedUntil = null;
+    }
     this.state = saved.state.name;
     this.stateSince = saved.state.since;
     this.options.logger.info('recovery state restored', {

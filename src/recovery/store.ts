@@ -1,30 +1,34 @@
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { ALERT_TYPES } from '../alerts/types.js';
-import { ALERT_ORIGINS } from './types.js';
+import { isSaneInstant } from '../util/time.js';
+import { ALERT_ORIGINS, MAX_ORIGIN_KEY_LENGTH, MAX_SUMMARY_LENGTH } from './types.js';
+
+/** Every time in the file must be one the bridge can print and compare: else the file is set aside. */
+const instant = z.number().refine(isSaneInstant, 'expected a time between 1970 and 3000 in ms');
 
 const originSchema = z.object({
   origin: z.enum(ALERT_ORIGINS),
-  key: z.string(),
-  since: z.number(),
-  startedAt: z.number().nullable(),
-  expiresAt: z.number().nullable(),
-  summary: z.string().nullable(),
+  key: z.string().max(MAX_ORIGIN_KEY_LENGTH),
+  since: instant,
+  startedAt: instant.nullable(),
+  expiresAt: instant.nullable(),
+  summary: z.string().max(MAX_SUMMARY_LENGTH).nullable(),
 });
 
 export const persistedStateSchema = z.object({
   version: z.literal(1),
-  savedAt: z.number(),
-  alerts: z.array(z.object({ type: z.enum(ALERT_TYPES), since: z.number(), origins: z.array(originSchema) })),
+  savedAt: instant,
+  alerts: z.array(z.object({ type: z.enum(ALERT_TYPES), since: instant, origins: z.array(originSchema) })),
   backoff: z.object({
-    attempt: z.number().int().min(0),
-    delayMs: z.number().min(0),
-    until: z.number().nullable(),
-    resolvedAt: z.number().nullable(),
+    attempt: z.number().int().min(0).max(1000),
+    delayMs: z.number().min(0).max(7 * 24 * 3600 * 1000),
+    until: instant.nullable(),
+    resolvedAt: instant.nullable(),
   }),
-  pausedUntil: z.number().nullable(),
-  state: z.object({ name: z.enum(['normal', 'backoff', 'paused', 'degraded']), since: z.number() }),
+  pausedUntil: instant.nullable(),
+  state: z.object({ name: z.enum(['normal', 'backoff', 'paused', 'degraded']), since: instant }),
 });
 
 export type PersistedState = z.infer<typeof persistedStateSchema>;
@@ -56,6 +60,7 @@ export class FileStateStore implements StateStore {
   }
 
   load(): LoadResult {
+    this.removeStaleTempFiles();
     if (!existsSync(this.location)) return { state: null };
     let problem: string;
     try {
@@ -73,14 +78,48 @@ export class FileStateStore implements StateStore {
   save(state: PersistedState): void {
     mkdirSync(path.dirname(this.location), { recursive: true });
     const temp = `${this.location}.${process.pid}.tmp`;
-    const fd = openSync(temp, 'w', 0o600);
     try {
-      writeSync(fd, JSON.stringify(state, null, 2) + '\n');
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
+      const fd = openSync(temp, 'w', 0o600);
+      try {
+        writeSync(fd, JSON.stringify(state, null, 2) + '\n');
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+      renameSync(temp, this.location);
+      syncDirectory(path.dirname(this.location));
+    } catch (error) {
+      rmSync(temp, { force: true }); // a full disk leaves no half-written temp file behind
+      throw error;
     }
-    renameSync(temp, this.location);
+  }
+
+  /** Temp files of earlier processes that died between write and rename (kill -9). */
+  private removeStaleTempFiles(): void {
+    const dir = path.dirname(this.location);
+    let names: string[];
+    try {
+      names = readdirSync(dir);
+    } catch {
+      return;
+    }
+    const prefix = `${path.basename(this.location)}.`;
+    for (const name of names) {
+      if (name.startsWith(prefix) && name.endsWith('.tmp')) rmSync(path.join(dir, name), { force: true });
+    }
+  }
+}
+
+/** The rename is durable only once the directory entry is: fsync the folder (where the OS allows it). */
+function syncDirectory(dir: string): void {
+  let fd: number | null = null;
+  try {
+    fd = openSync(dir, 'r');
+    fsyncSync(fd);
+  } catch {
+    // some platforms and file systems refuse fsync on a directory; the rename still happened
+  } finally {
+    if (fd !== null) closeSync(fd);
   }
 }
 

@@ -20,6 +20,13 @@ export interface AlertFiring {
   /** One-shot signals (a StopFailure) lapse at this time, ms. */
   expiresAt?: number;
   summary?: string;
+  /**
+   * For facts that many senders may repeat (rate limits seen in hooks): while the backoff hold
+   * they would escalate is still running, a repeat only refreshes the origin's expiry.
+   */
+  coalesce?: boolean;
+  /** false: join the alert without escalating a backoff already running (one payload, many alerts). */
+  escalate?: boolean;
 }
 
 export interface AlertResolution {
@@ -71,5 +78,14 @@ export interface Transition {
 /** What a mutation did, for API answers and counters. */
 export interface ChangeResult {
   changed: boolean;
+  /** The state is on disk (a 2xx may say so); false when the write failed (it is retried). */
+  durable: boolean;
   snapshot: RecoverySnapshot;
 }
+
+/** A reset or resume time further ahead than this is not believed (the longest window is 7 days). */
+export const MAX_PAUSE_AHEAD_MS = 8 * 24 * 3600 * 1000;
+/** Origins kept per alert (e.g. Alertmanager fingerprints); the oldest goes first past this. */
+export const MAX_ORIGINS_PER_ALERT = 64;
+export const MAX_ORIGIN_KEY_LENGTH = 128;
+export const MAX_SUMMARY_LENGTH = 500;

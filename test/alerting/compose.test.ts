@@ -38,7 +38,7 @@ describe('docker-compose.yml', () => {
   it('the bridge reaches the host hooks server through host.docker.internal and reads ~/.claude read-only', () => {
     const bridge = compose().services.bridge!;
     expect(bridge.extra_hosts).toContain('host.docker.internal:host-gateway');
-    expect(bridge.environment!.CLAUDE_BRIDGE_HOOKS_URL).toBe('ws://host.docker.internal:4000/stream');
+    expect(bridge.environment!.CLAUDE_BRIDGE_HOOKS_URL).toBe('${CLAUDE_BRIDGE_HOOKS_URL:-ws://host.docker.internal:4000/stream}');
     expect(bridge.volumes).toContain('${HOME}/.claude:/home/node/.claude:ro');
     expect(bridge.environment!.CLAUDE_BRIDGE_HOST).toBe('0.0.0.0');
     expect(bridge.volumes).toContain('./config.yaml:/etc/claude-bridge/config.yaml:ro');
@@ -86,9 +86,12 @@ describe('Dockerfile', () => {
     .map((l) => l.trim())
     .filter((l) => l && !l.startsWith('#'));
 
-  it('is multi-stage on a pinned Node 20 image', () => {
+  it('is multi-stage on a pinned Node LTS image (an even major, at least the engines minimum)', () => {
     expect(dockerfile.match(/^FROM /gm)!.length).toBeGreaterThanOrEqual(2);
-    expect(dockerfile).toMatch(/^ARG NODE_IMAGE=node:20\.\d+\.\d+-[\w-]+$/m);
+    const major = Number(/^ARG NODE_IMAGE=node:(\d+)\.\d+\.\d+-[\w-]+$/m.exec(dockerfile)?.[1]);
+    const minimum = Number(/\d+/.exec(JSON.parse(readRepoFile('package.json')).engines.node)![0]);
+    expect(major % 2).toBe(0);
+    expect(major).toBeGreaterThanOrEqual(minimum);
     expect(dockerfile).not.toMatch(/:latest\b/);
   });
 

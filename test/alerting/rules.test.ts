@@ -55,17 +55,17 @@ describe('generated Prometheus rules', () => {
     expect(rules.map((r) => r.alert)).toEqual(ALERT_DEFINITIONS.map((d) => d.alertname));
     const byType = Object.fromEntries(rules.map((r) => [r.labels.alert_type, r]));
     expect(byType.rate_limit).toMatchObject({
-      expr: 'max(claude_bridge_rate_limit_used_ratio) >= 0.75',
+      expr: 'max by (developer) (claude_bridge_rate_limit_used_ratio) >= 0.75',
       for: '1500ms',
       labels: { action: 'pause', alert_type: 'rate_limit', severity: 'critical' },
     });
     expect(byType.cost_threshold).toMatchObject({
-      expr: 'max(claude_bridge_usage_cost_usd{scope="block"}) >= 12.5',
+      expr: 'max by (developer) (claude_bridge_usage_cost_usd{scope="block"}) >= 12.5',
       for: '0s',
       labels: { action: 'degrade', alert_type: 'cost_threshold' },
     });
     expect(byType.token_threshold!.labels.action).toBe('degrade');
-    expect(byType.time_limit!.expr).toBe('max(claude_bridge_usage_session_duration_seconds) / 3600 >= 4.5');
+    expect(byType.time_limit!.expr).toBe('max by (developer) (claude_bridge_usage_session_duration_seconds) / 3600 >= 4.5');
     for (const rule of rules) {
       expect(Object.keys(rule.labels).sort()).toEqual(['action', 'alert_type', 'severity']);
       expect(Object.values(ACTION_LABELS)).toContain(rule.labels.action);
@@ -117,7 +117,7 @@ describe('claude-bridge rules', () => {
     writeFileSync(config, 'alerts:\n  token_threshold: 0.5\n');
     const printed = captureIO(dir);
     expect(await main(['rules', '--config', config], printed)).toBe(0);
-    expect(printed.out).toContain('max(claude_bridge_usage_tokens_used_ratio) >= 0.5');
+    expect(printed.out).toContain('max by (developer) (claude_bridge_usage_tokens_used_ratio) >= 0.5');
 
     const out = path.join(dir, 'rules', 'claude-bridge.yml');
     expect(await main(['rules', '--config', config, '--out', out], captureIO(dir))).toBe(0);

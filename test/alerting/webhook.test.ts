@@ -149,8 +149,8 @@ describe('POST /alertmanager/webhook (alerting.mode alertmanager)', () => {
     expect(broken.status).toBe(400);
     expect(broken.body.error).toMatch(/invalid JSON/);
     const text = await send('version=4', { 'content-type': 'text/plain' });
-    expect(text.status).toBe(400);
-    expect(text.body.error).toMatch(/expected a JSON body/);
+    expect(text.status).toBe(415); // what an HTML form could send cross-site
+    expect(text.body.error).toMatch(/must be JSON/);
   });
 
   it('a transient failure of the controller answers 503 (Alertmanager retries); the retry applies', async () => {

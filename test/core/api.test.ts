@@ -1,3 +1,4 @@
+import { DEVELOPER_NAME } from '../../src/config/schema.js';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -33,6 +34,7 @@ describe('HTTP API contract', () => {
     expect(status).toBe(200);
     expect(body).toEqual({
       status: 'healthy',
+      name: expect.stringMatching(DEVELOPER_NAME),
       version: expect.any(String),
       uptime_seconds: expect.any(Number),
       websocket: 'disabled',
@@ -48,10 +50,10 @@ describe('HTTP API contract', () => {
     expect(Object.keys(body).sort()).toEqual(['active_alerts', 'recovery_state', 'timestamp']); // a bridge without components
     expect(body.recovery_state).toBe('normal');
     expect(Date.parse(body.timestamp)).not.toBeNaN();
-    const served = await startBridge({ config: testConfig({ usage: { source: 'none' }, hooks_server: { enabled: false } }), components: defaultComponents() });
+    const served = await startBridge({ config: testConfig({ usage: { source: 'none' }, hooks_server: { enabled: false }, otlp: { port: 0 } }), components: defaultComponents() });
     try {
       const full = (await served.get('/metrics')).body;
-      expect(Object.keys(full).sort()).toEqual(['active_alerts', 'hooks_data', 'recovery_state', 'timestamp', 'usage_data']);
+      expect(Object.keys(full).sort()).toEqual(['active_alerts', 'hooks_data', 'otlp_data', 'recovery_state', 'sessions_data', 'timestamp', 'usage_data']);
     } finally {
       await served.stop();
     }
@@ -80,9 +82,10 @@ describe('HTTP API contract', () => {
     await api.post('/alerts/cost_threshold');
     expect((await api.get('/recovery/status')).body.state).toBe('degraded');
     expect((await api.post('/alerts/cost_threshold?resolve=1')).body).toMatchObject({ status: 'resolved', recovery: { state: 'normal' } });
-    await api.post('/alerts/time_limit', { resets_at: '2099-01-01T00:00:00Z' });
+    const resetsAt = new Date(api.bridge.controller.snapshot().now + 3_600_000).toISOString();
+    await api.post('/alerts/time_limit', { resets_at: resetsAt });
     const paused = (await api.get('/recovery/status')).body;
-    expect(paused).toMatchObject({ state: 'paused', paused_until: '2099-01-01T00:00:00.000Z' });
+    expect(paused).toMatchObject({ state: 'paused', paused_until: resetsAt });
     expect((await api.post('/recovery/resume')).body).toMatchObject({ resumed: true, recovery: { state: 'normal', active_alerts: [] } });
   });
 

@@ -45,3 +45,36 @@ describe('EventIdDedupe', () => {
     expect(() => new EventIdDedupe(1)).toThrow(/window/);
   });
 });
+
+describe('EventIdDedupe after a rollback, and across restarts', () => {
+  it('forgets the ids from a point on, keeping what is below', () => {
+    const dedupe = new EventIdDedupe(100);
+    for (let id = 1; id <= 30; id++) dedupe.accept(id);
+    dedupe.accept(40);
+    dedupe.forgetFrom(29);
+    expect(dedupe).toMatchObject({ lowWaterMark: 28, tracked: 0, highestSeen: 28 });
+    expect(dedupe.has(28)).toBe(true);
+    expect(dedupe.accept(29)).toBe(true);
+    expect(dedupe.accept(40)).toBe(true);
+    dedupe.forgetFrom(1);
+    expect(dedupe).toMatchObject({ lowWaterMark: 0, tracked: 0, highestSeen: 0 });
+  });
+
+  it('restores a snapshot: the low-water mark and the runs above it', () => {
+    const dedupe = new EventIdDedupe(100);
+    for (const id of [1, 2, 3, 5, 6, 7, 10]) dedupe.accept(id);
+    const snapshot = dedupe.snapshot();
+    expect(snapshot).toEqual({ through: 3, above: [[5, 7], [10, 10]] });
+    const restored = new EventIdDedupe(100);
+    restored.restore(snapshot);
+    expect([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11].map((id) => restored.has(id))).toEqual([true, true, true, false, true, true, true, false, false, true, false]);
+    expect(restored.highestSeen).toBe(10);
+  });
+
+  it('a run longer than the window (a damaged file) is taken as seen without looping over it', () => {
+    const dedupe = new EventIdDedupe(100);
+    dedupe.restore({ through: 0, above: [[5, 1e12]] });
+    expect(dedupe.has(1e12)).toBe(true);
+    expect(dedupe.tracked).toBe(0);
+  });
+});

@@ -7,7 +7,7 @@ import { itWithBinaries } from '../support/binaries.js';
 import { testConfig } from '../support/config.js';
 import { fixturePath, readJsonFixture, readJsonLinesFixture } from '../support/fixtures.js';
 import { ManualClock } from '../support/manual-clock.js';
-import { AFTER_FIXTURES } from './support/harness.js';
+import { AFTER_FIXTURES, tempStateDir } from './support/harness.js';
 import { family, samples, sampleKey, waitFor } from './support/metrics.js';
 
 type HookInput = Record<string, unknown> & { hook_event_name: string };
@@ -163,8 +163,22 @@ describe('Claude Code HTTP hooks answered with recovery decisions', () => {
       timestamp: clock.now(),
     });
     expect(api.bridge.controller.snapshot().backoff).toMatchObject({ attempt: 1, delayMs: 1000 });
+    // Another prompt's failure while the hold runs is the same limit seen again: it joins.
     await api.post('/hooks/StopFailure', { ...input, prompt_id: 'another-prompt' });
-    expect(api.bridge.controller.snapshot().backoff).toMatchObject({ attempt: 2, delayMs: 2000 });
+    expect(api.bridge.controller.snapshot().backoff).toMatchObject({ attempt: 1, delayMs: 1000 });
+  });
+
+  it('reports from many sessions on the open endpoint neither escalate nor grow the state without bound', async () => {
+    const input = hookInput('StopFailure.json');
+    for (let i = 0; i < 200; i += 1) {
+      await api.post('/hooks/StopFailure', { ...input, session_id: `s${i}-${'x'.repeat(i % 2 ? 10_000 : 1)}`, prompt_id: `p${i}` });
+    }
+    const snapshot = api.bridge.controller.snapshot();
+    expect(snapshot.backoff).toMatchObject({ attempt: 1, delayMs: 1000 });
+    const origins = snapshot.activeAlerts.find((a) => a.type === 'rate_limit')!.origins;
+    expect(origins.length).toBe(64);
+    expect(Math.max(...origins.map((o) => o.key.length))).toBeLessThanOrEqual(128);
+    expect(JSON.stringify((await api.get('/recovery/status')).body).length).toBeLessThan(64 * 1024);
   });
 
   it('other StopFailure errors are counted but change nothing', async () => {
@@ -356,7 +370,7 @@ describe('the bridge with its hooks server down', () => {
     const api = await startBridge({
       clock,
       components: [hooksComponent],
-      config: testConfig({ hooks_server: { url: 'ws://127.0.0.1:9/stream' } }),
+      config: testConfig({ hooks_server: { url: 'ws://127.0.0.1:9/stream' }, state: { dir: tempStateDir() } }),
     });
     try {
       await waitFor(async () => (await api.get('/health')).body.sources.hooks_server?.last_error !== null, 'the failed attempt');

@@ -4,7 +4,7 @@ import { testConfig } from '../support/config.js';
 import { readJsonFixture, readJsonLinesFixture } from '../support/fixtures.js';
 import { ManualClock } from '../support/manual-clock.js';
 import { FakeHooksServer, type StoredEvent } from './support/fake-hooks-server.js';
-import { AFTER_FIXTURES } from './support/harness.js';
+import { AFTER_FIXTURES, tempStateDir } from './support/harness.js';
 import { waitFor } from './support/metrics.js';
 
 type Sample = { name: string; labels: Record<string, string>; value: number };
@@ -42,7 +42,8 @@ describe('one count per fact: the JSON /metrics and /prometheus are read from th
   it('agree after a mixed workload over every transport', async () => {
     server = await FakeHooksServer.start();
     const clock = new ManualClock(AFTER_FIXTURES);
-    api = await startBridge({ config: testConfig({ hooks_server: { enabled: true, url: server.url } }), clock, components: [hooksComponent] });
+    const config = testConfig({ hooks_server: { enabled: true, url: server.url }, state: { dir: tempStateDir() } });
+    api = await startBridge({ config, clock, components: [hooksComponent] });
     await waitFor(async () => (await api.get('/health')).body.websocket === 'connected', 'the WebSocket');
 
     const frames = readJsonLinesFixture<{ type: string; data: StoredEvent }>('hooks-server', 'ws-frames.jsonl');

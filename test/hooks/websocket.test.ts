@@ -4,13 +4,13 @@ import { Registry } from 'prom-client';
 import { HookActivity } from '../../src/sources/hooks/activity.js';
 import { HookEventSink } from '../../src/sources/hooks/sink.js';
 import { HooksServerSource } from '../../src/sources/hooks/hooks-server.js';
-import { storedEventsUrl } from '../../src/sources/hooks/stream-sync.js';
+import { recentEventsUrl } from '../../src/sources/hooks/window-fetch.js';
 import { silentLogger } from '../../src/util/logger.js';
 import { testConfig } from '../support/config.js';
 import { readFixture } from '../support/fixtures.js';
 import { ManualClock } from '../support/manual-clock.js';
 import { FakeHooksServer, initialFrameOf, type StoredEvent } from './support/fake-hooks-server.js';
-import { AFTER_FIXTURES, hooksHarness, type ComponentHarness } from './support/harness.js';
+import { AFTER_FIXTURES, hooksHarness, tempStateDir, type ComponentHarness } from './support/harness.js';
 import { family, samples, sampleKey, waitFor } from './support/metrics.js';
 
 const FRAME_LINES = readFixture('hooks-server', 'ws-frames.jsonl').split('\n').filter((l) => l.trim() !== '');
@@ -69,7 +69,7 @@ describe('hooks server WebSocket client', () => {
     server.stored = (JSON.parse(RECONNECT_INITIAL) as { data: StoredEvent[] }).data;
     await reconnect(2);
     await waitFor(async () => (await duplicates()) === 19, 'the replay to be dropped');
-    expect(server.recentRequests).toEqual(['?limit=-1']);
+    expect(server.recentRequests).toEqual([]); // the replay holds the last counted event: nothing to ask for
 
     const m = await samples(harness.registry);
     expect(await family(harness.registry, 'claude_bridge_hook_events_total')).toEqual({
@@ -206,18 +206,20 @@ describe('hooks server WebSocket client', () => {
     expect((await harness.summary()).sessions.started_total).toBe(1);
   });
 
-  it('still counts the replay when the gap fill fails', async () => {
+  it('counts what the replay holds when no larger window can be had (GET /events/recent failing)', async () => {
     server.stored = [event(1, 'SessionStart')];
     harness = hooksHarness(configFor(server));
     await harness.component.start!();
     await waitFor(connected, 'connection');
     server.recentStatus = 500;
-    server.stored.push(event(2, 'UserPromptSubmit'), event(3, 'Stop'));
+    // 400 events while the bridge is away: the replay (newest 300) no longer reaches the last counted one.
+    for (let id = 2; id <= 401; id++) server.stored.push(event(id, id % 2 ? 'Stop' : 'UserPromptSubmit'));
     await reconnect(2);
-    await waitFor(async () => (await total()) === 2, 'the replayed events 2 and 3');
-    expect(server.recentRequests).toHaveLength(1);
-    expect(await duplicates()).toBe(1); // id 1, the baseline
-    expect((await harness.summary()).events_by_type).toEqual({ UserPromptSubmit: 1, Stop: 1 });
+    await waitFor(async () => (await total()) === 300, 'the replayed events 102..401');
+    expect(server.recentRequests).toEqual(['?limit=1200']);
+    expect(await duplicates()).toBe(0);
+    expect((await harness.summary()).events_by_type).toEqual({ UserPromptSubmit: 150, Stop: 150 });
+    expect(harness.healthDetails().catch_up).toMatchObject({ capped_total: 0, last: { windows: [1200], counted: 300, error: 'HTTP 500' } });
   });
 
   it('counts, logs and skips malformed frames without dropping the connection', async () => {
@@ -244,17 +246,28 @@ describe('hooks server WebSocket client', () => {
     expect(server.connections).toBe(1);
   });
 
-  it('accepts multi-megabyte frames, and refuses frames above max_frame_bytes by reconnecting', async () => {
+  it('accepts multi-megabyte frames; one above max_frame_bytes closes the socket (1009), and its event is counted after the reconnect', async () => {
     harness = hooksHarness(configFor(server, { max_frame_bytes: 8 * 1024 * 1024 }));
     await harness.component.start!();
     await waitFor(connected, 'connection');
     const chat = Array.from({ length: 5000 }, (_, i) => ({ type: 'assistant', message: { content: 'x'.repeat(1000), i } }));
-    await server.sendEvent(event(1, 'Stop', {}, { chat }));
+    const stop = event(1, 'Stop', {}, { chat });
+    server.stored.push(stop);
+    await server.sendEvent(stop);
     await waitFor(async () => (await total()) === 1, 'a 5 MB Stop event');
 
-    await server.sendEvent(event(2, 'Stop', {}, { chat: [...chat, ...chat] })).catch(() => undefined);
+    const tooLarge = event(2, 'Stop', {}, { chat: [...chat, ...chat] });
+    server.stored.push(tooLarge);
+    await server.sendEvent(tooLarge).catch(() => undefined);
     await waitFor(() => harness.websocketState() === 'disconnected', 'the oversized frame to close the socket');
     expect(harness.component.health![0]!.status()).toMatchObject({ up: false, last_error: expect.stringMatching(/1009|payload/i) });
+    expect(await total()).toBe(1);
+
+    // The next replay holds both (10 MB and more, streamed past max_frame_bytes): event 2 is counted from it, once.
+    harness.clock.advance(1000);
+    await waitFor(async () => server.connections === 2 && connected() && (await total()) === 2, 'the reconnect and the catch-up');
+    expect(await duplicates()).toBe(1); // event 1 in the replay
+    expect(server.connections).toBe(2);
   });
 
   it('stays disabled when hooks_server.enabled is false', async () => {
@@ -302,7 +315,7 @@ describe('reconnect backoff', () => {
     const registry = new Registry();
     const activity = new HookActivity(registry, clock, config.hooks);
     const sink = new HookEventSink(activity, { rateLimitHit: () => undefined }, clock);
-    const ws = new HooksServerSource({ config: config.hooks_server, registry, clock, logger: silentLogger, activity, sink, random });
+    const ws = new HooksServerSource({ config: config.hooks_server, stateDir: tempStateDir(), registry, clock, logger: silentLogger, activity, sink, random });
     return { ws, clock, registry };
   }
 
@@ -340,10 +353,10 @@ describe('reconnect backoff', () => {
   });
 });
 
-describe('storedEventsUrl', () => {
-  it('derives the gap-fill URL from the stream URL', () => {
-    expect(storedEventsUrl('ws://localhost:4000/stream')).toBe('http://localhost:4000/events/recent?limit=-1');
-    expect(storedEventsUrl('wss://obs.example/hooks/stream')).toBe('https://obs.example/hooks/events/recent?limit=-1');
-    expect(storedEventsUrl('ws://127.0.0.1:4000/')).toBe('http://127.0.0.1:4000/events/recent?limit=-1');
+describe('recentEventsUrl', () => {
+  it('derives the catch-up window URL from the stream URL', () => {
+    expect(recentEventsUrl('ws://localhost:4000/stream', 1200)).toBe('http://localhost:4000/events/recent?limit=1200');
+    expect(recentEventsUrl('wss://obs.example/hooks/stream', 300)).toBe('https://obs.example/hooks/events/recent?limit=300');
+    expect(recentEventsUrl('ws://127.0.0.1:4000/', 4800)).toBe('http://127.0.0.1:4000/events/recent?limit=4800');
   });
 });

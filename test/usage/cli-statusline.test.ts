@@ -11,6 +11,8 @@ import { ManualClock } from '../support/manual-clock.js';
 import { freePort } from '../support/processes.js';
 
 const fixture = readFixture('claude-code', 'statusline-input.json');
+/** Against a live bridge the default 300 ms budget is the status line's, not the test's: a loaded CI machine needs more. */
+const LIVE_BRIDGE_TIMEOUT_MS = '10000';
 
 async function runStatusline(stdin: NodeJS.ReadableStream, args: string[]) {
   const out: string[] = [];
@@ -53,7 +55,7 @@ describe('claude-bridge statusline', () => {
       tokenLimit: null,
       details: {},
     };
-    const result = await runStatusline(Readable.from([JSON.stringify({ session_id: 'x' })]), ['--url', api.url]);
+    const result = await runStatusline(Readable.from([JSON.stringify({ session_id: 'x' })]), ['--url', api.url, '--timeout-ms', LIVE_BRIDGE_TIMEOUT_MS]);
     expect(result.stdout).toBe('5h ~50% | $7.42 block, $19.50 today | 1.5k tok/min $1.84/h | normal\n');
   });
 
@@ -63,7 +65,7 @@ describe('claude-bridge statusline', () => {
       clock: new ManualClock(Date.parse('2025-02-01T15:00:00Z')),
       components: [createUsageComponent()],
     });
-    const result = await runStatusline(Readable.from([fixture]), ['--url', api.url]);
+    const result = await runStatusline(Readable.from([fixture]), ['--url', api.url, '--timeout-ms', LIVE_BRIDGE_TIMEOUT_MS]);
     expect(result).toMatchObject({ code: 0, stderr: '' });
     expect(result.stdout).toBe('5h 24% | normal\n');
     const metrics = (await api.get('/prometheus')).text;
@@ -73,7 +75,7 @@ describe('claude-bridge statusline', () => {
   it('with garbage on stdin still prints the bridge view and exits 0', async () => {
     api = await startBridge({ config: testConfig({ usage: { source: 'none' } }), components: [createUsageComponent()] });
     await api.post('/alerts/rate_limit');
-    const result = await runStatusline(Readable.from(['not json at all']), ['--url', api.url]);
+    const result = await runStatusline(Readable.from(['not json at all']), ['--url', api.url, '--timeout-ms', LIVE_BRIDGE_TIMEOUT_MS]);
     expect(result).toEqual({ code: 0, stdout: 'backoff\n', stderr: '' });
   });
 

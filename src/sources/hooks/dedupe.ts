@@ -5,6 +5,13 @@
  * was never broadcast), the set would grow forever, so beyond `window` ids the oldest gaps are
  * given up on: ids in them that arrive later are taken for duplicates.
  */
+export interface DedupeSnapshot {
+  /** Every id up to this one was seen. */
+  through: number;
+  /** Runs of seen ids above it, `[first, last]`, ascending. */
+  above: [number, number][];
+}
+
 export class EventIdDedupe {
   private contiguous = 0;
   private readonly above = new Set<number>();
@@ -60,6 +67,40 @@ export class EventIdDedupe {
     this.contiguous = 0;
     this.highest = 0;
     this.above.clear();
+  }
+
+  /** Forgets the ids from `id` up: the server rolled back and hands them out again. */
+  forgetFrom(id: number): void {
+    if (id <= 1) {
+      this.reset();
+      return;
+    }
+    if (this.contiguous >= id) this.contiguous = id - 1;
+    for (const seen of this.above) if (seen >= id) this.above.delete(seen);
+    this.highest = this.contiguous;
+    for (const seen of this.above) if (seen > this.highest) this.highest = seen;
+  }
+
+  /** What to persist: the low-water mark and the ids above it as runs `[first, last]`. */
+  snapshot(): DedupeSnapshot {
+    const runs: [number, number][] = [];
+    for (const id of [...this.above].sort((a, b) => a - b)) {
+      const last = runs[runs.length - 1];
+      if (last && last[1] === id - 1) last[1] = id;
+      else runs.push([id, id]);
+    }
+    return { through: this.contiguous, above: runs };
+  }
+
+  /** Restores a snapshot; ids beyond the window are given up like any other old gap. */
+  restore(snapshot: DedupeSnapshot): void {
+    this.reset();
+    this.markSeenThrough(snapshot.through);
+    for (const [first, last] of snapshot.above) {
+      // A run longer than the window would be given up at once: take it as seen without looping over it.
+      if (last - first >= this.window) this.markSeenThrough(last);
+      else for (let id = first; id <= last; id++) this.accept(id);
+    }
   }
 
   private closeGap(): void {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { isJsonObject } from '../../util/json.js';
+import { truncate } from '../../util/text.js';
 
 /**
  * A stored event of the hooks observability server (samples: test/fixtures/hooks-server). Parsed tolerantly: unknown
@@ -73,9 +74,9 @@ function activityEvent(
   const duration = payload.duration_ms;
   return {
     id,
-    type,
-    sourceApp,
-    sessionId,
+    type: truncate(type, MAX_FIELD_LENGTH),
+    sourceApp: truncate(sourceApp, MAX_FIELD_LENGTH),
+    sessionId: truncate(sessionId, MAX_FIELD_LENGTH),
     time,
     toolName: nonEmptyString(payload.tool_name),
     toolUseId: nonEmptyString(payload.tool_use_id),
@@ -88,8 +89,15 @@ function activityEvent(
   };
 }
 
+/**
+ * The longest text kept of any field: ids and names are far shorter (a session id is a 36-character
+ * UUID), and the kept facts (sessions, pending tools, label values, alert origins) stay small
+ * whatever an open endpoint is sent.
+ */
+const MAX_FIELD_LENGTH = 128;
+
 function nonEmptyString(value: unknown): string | undefined {
-  return typeof value === 'string' && value.length > 0 ? value : undefined;
+  return typeof value === 'string' && value.length > 0 ? truncate(value, MAX_FIELD_LENGTH) : undefined;
 }
 
 function describeIssues(issues: z.core.$ZodIssue[]): string {

@@ -1,4 +1,5 @@
 import type { ComponentFactory } from '../../component.js';
+import { expandHome } from '../../config/index.js';
 import { HookActivity } from './activity.js';
 import { hookRoutes } from './routes.js';
 import { HookEventSink } from './sink.js';
@@ -14,6 +15,7 @@ export const hooksComponent: ComponentFactory = ({ config, registry, clock, logg
   const sink = new HookEventSink(activity, report, clock);
   const websocket = new HooksServerSource({
     config: config.hooks_server,
+    stateDir: expandHome(config.state.dir),
     registry,
     clock,
     logger: log.child({ source: 'hooks_server' }),
@@ -24,7 +26,13 @@ export const hooksComponent: ComponentFactory = ({ config, registry, clock, logg
     name: 'hooks',
     routes: hookRoutes({ clock, activity, sink }),
     health: [websocket.health],
-    section: { key: 'hooks_data', read: async () => ({ ...(await activity.summary()), websocket: websocket.summary() }) },
+    section: {
+      key: 'hooks_data',
+      read: async () => {
+        websocket.flushCursor(); // the counts are about to be shown: the cursor must say they were counted
+        return { ...(await activity.summary()), websocket: websocket.summary() };
+      },
+    },
     start: () => websocket.start(),
     stop: () => websocket.stop(),
   };

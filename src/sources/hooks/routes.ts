@@ -32,8 +32,9 @@ export function hookRoutes(deps: HookRoutesDeps): RouteModule {
         description: 'Ingest one hook event as send_event.py posts it to the hooks server; answers the stored event with its id.',
       },
     ],
-    mount(router, { largeJson }) {
+    mount(router, { largeJson, hooksJson }) {
       const body = countMalformedBodies(largeJson, deps.activity);
+      const hookBody = countMalformedBodies(hooksJson, deps.activity);
       router.post('/events', body, (req, res) => {
         res.json(ingestEvent(req.body, deps));
       });
@@ -41,8 +42,8 @@ export function hookRoutes(deps: HookRoutesDeps): RouteModule {
         recordHookInput(req, deps);
         next();
       };
-      router.post(HOOK_PATHS.byEvent, body, recordHook);
-      router.post(HOOK_PATHS.byInput, body, recordHook);
+      router.post(HOOK_PATHS.byEvent, hookBody, recordHook);
+      router.post(HOOK_PATHS.byInput, hookBody, recordHook);
     },
   };
 }

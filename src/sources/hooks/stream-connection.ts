@@ -1,5 +1,5 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { WebSocket, type RawData } from 'ws';
+import { WebSocket, type ClientOptions, type RawData } from 'ws';
 import type { BridgeConfig } from '../../config/schema.js';
 import { METRIC_PREFIX } from '../../metrics/registry.js';
 import type { SourceHealth } from '../../metrics/source-health.js';
@@ -8,13 +8,15 @@ import { errorMessage } from '../../util/errors.js';
 import type { Logger } from '../../util/logger.js';
 import { iso } from '../../util/time.js';
 import type { WebSocketState } from './data.js';
+import { interceptingConnection, type ReplaySink } from './replay-interceptor.js';
 
 const CONNECT_TIMEOUT_MS = 10_000;
 
 /** What the connection hands on: each connection has a generation, so late callbacks of an old one are ignored. */
 export interface StreamHandler {
-  opened(generation: number): void;
-  /** One frame's text. */
+  /** A connection is being made; its first message (the server's replay) streams into the returned sink. */
+  connecting(generation: number): ReplaySink;
+  /** One later frame's text. */
   frame(generation: number, text: string): void;
   closed(): void;
 }
@@ -31,8 +33,11 @@ export interface StreamConnectionOptions {
 
 /**
  * The WebSocket to the hooks server's `/stream`: connects, times out a silent server, and
- * reconnects with exponential backoff and jitter while the server is down. It knows nothing of
- * the events inside the frames (see StreamSync).
+ * reconnects with exponential backoff and jitter while the server is down. The server's replay
+ * (its first message, often megabytes) is streamed to the handler by a ReplayInterceptor under the
+ * socket instead of being held whole; later frames above `max_frame_bytes` are refused (1009) and
+ * counted by the catch-up after the reconnect. It knows nothing of the events inside the frames
+ * (see StreamSync).
  */
 export class StreamConnection {
   private socket: WebSocket | null = null;
@@ -110,7 +115,14 @@ export class StreamConnection {
     const { config, clock } = this.options;
     let socket: WebSocket;
     try {
-      socket = new WebSocket(config.url, { maxPayload: config.max_frame_bytes });
+      const replay = this.handler.connecting(generation);
+      socket = new WebSocket(config.url, {
+        maxPayload: config.max_frame_bytes,
+        // The interceptor reads the replay's bytes as they come: no compression may be negotiated.
+        perMessageDeflate: false,
+        // Any Duplex will do (node:http's contract); ws's typing names net's signature.
+        createConnection: interceptingConnection(config.url.startsWith('wss:'), replay) as unknown as ClientOptions['createConnection'],
+      });
     } catch (error) {
       this.onClosed(generation, `cannot connect to ${config.url}: ${errorMessage(error)}`, false);
       return;
@@ -123,13 +135,16 @@ export class StreamConnection {
     }, CONNECT_TIMEOUT_MS);
     socket.on('open', () => {
       clock.clearTimeout(connectTimer);
-      if (generation === this.currentGeneration) this.onOpen(generation);
+      if (generation === this.currentGeneration) this.onOpen();
     });
     socket.on('message', (data) => {
       if (generation === this.currentGeneration) this.handler.frame(generation, rawText(data));
     });
     socket.on('error', (error) => {
       failure = error.message;
+      if ((error as { code?: string }).code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
+        failure = `${error.message}: a frame above max_frame_bytes (${config.max_frame_bytes}); its event is counted by the catch-up after reconnecting`;
+      }
     });
     socket.on('close', (code, reason) => {
       clock.clearTimeout(connectTimer);
@@ -141,7 +156,7 @@ export class StreamConnection {
     });
   }
 
-  private onOpen(generation: number): void {
+  private onOpen(): void {
     const { clock, logger, health } = this.options;
     this.lastConnectedAt = clock.now();
     if (this.everConnected) {
@@ -152,7 +167,6 @@ export class StreamConnection {
     this.setState('connected');
     health.success(this.details());
     logger.info('connected to the hooks server', { url: this.options.config.url, reconnects: this.reconnects });
-    this.handler.opened(generation);
   }
 
   private onClosed(generation: number, why: string, wasOpen: boolean): void {

@@ -1,22 +1,36 @@
+import type { Counter } from 'prom-client';
 import type { BridgeConfig } from '../../config/schema.js';
 import type { Clock } from '../../util/clock.js';
 import { errorMessage } from '../../util/errors.js';
-import { fetchTextCapped } from '../../util/fetch-capped.js';
 import { isJsonObject } from '../../util/json.js';
 import type { Logger } from '../../util/logger.js';
 import { iso } from '../../util/time.js';
 import type { HookActivity } from './activity.js';
-import { EventIdDedupe } from './dedupe.js';
-import { parseHookEvent, toActivityEvent, type ActivityEvent } from './event.js';
+import { EventWindow, judge, nextWindowLimit, REPLAY_WINDOW, type ServerEvent, type Verdict } from './catch-up.js';
+import { parseHookEvent, toActivityEvent } from './event.js';
+import type { EventMemory } from './event-memory.js';
+import { HookEventReader, readHookJson, type ReadSummary } from './event-reader.js';
+import { eventFingerprint } from './fingerprint.js';
+import type { ReplaySink } from './replay-interceptor.js';
 import type { HookEventSink } from './sink.js';
+import { fetchEventWindow, recentEventsUrl } from './window-fetch.js';
 
-const GAP_FILL_TIMEOUT_MS = 30_000;
-/** Live events held while the gap fill runs; past this the gap fill is given up. */
+const WINDOW_IDLE_TIMEOUT_MS = 30_000;
+/** Live events held while catching up; past this the catch-up settles for the windows it has. */
 const MAX_BUFFERED_DURING_SYNC = 10_000;
 const LOGGED_MALFORMED_PER_CONNECTION = 10;
+/** Frames above this are read with the streaming reader, so a transcript in them is never built as objects. */
+const STREAM_PARSE_ABOVE_BYTES = 64 * 1024;
 
-type Phase = 'awaiting-initial' | 'syncing' | 'live';
-type IdentifiedEvent = ActivityEvent & { id: number };
+type Phase = 'awaiting-replay' | 'syncing' | 'live';
+const PHASE_NAMES: Record<Phase, string> = { 'awaiting-replay': 'awaiting replay', syncing: 'catching up', live: 'live' };
+
+export interface SyncMetrics {
+  databaseResets: Counter<'kind'>;
+  catchUpEvents: Counter;
+  catchUpRequests: Counter;
+  catchUpCapped: Counter;
+}
 
 export interface StreamSyncOptions {
   config: BridgeConfig['hooks_server'];
@@ -24,189 +38,398 @@ export interface StreamSyncOptions {
   logger: Logger;
   activity: HookActivity;
   sink: HookEventSink;
-  /** Called when a connection's stream is in step (baseline set or gap filled). */
+  /** What was counted; restored from the persisted cursor by the source. */
+  memory: EventMemory;
+  metrics: SyncMetrics;
+  /** The memory changed: the cursor is to be saved before the counts are next shown. */
+  changed: () => void;
+  /** A baseline was taken: save it at once (it counts nothing, so nothing can be shown twice). */
+  baselineTaken: () => void;
+  /** Called when a connection's stream is in step (baseline taken or caught up). */
   synced: () => void;
   /** Whether `generation` is still the live connection. */
   isCurrent: (generation: number) => boolean;
-  fetch?: typeof fetch;
+}
+
+interface CatchUpReport {
+  at: number;
+  /** The `limit`s asked of `GET /events/recent`, in order (the replay frame is the window before them). */
+  windows: number[];
+  verdict: Verdict['kind'] | 'no window';
+  counted: number;
+  capped: boolean;
+  error: string | null;
 }
 
 /**
- * The hooks server's stream protocol: counts each event once although the server replays up to
- * 300 old events on every connect and re-broadcasts answered human-in-the-loop events under their
- * old id. The first connect only sets the baseline (history is not counted as new activity);
- * after a reconnect the gap is filled from `GET /events/recent?limit=-1` and a database reset
- * (ids going down) starts the count afresh.
+ * The hooks server's stream protocol, exactly once across restarts of either side. On every
+ * connect the server replays its newest 300 events by timestamp (streamed in by the
+ * ReplayInterceptor); that replay, then growing `GET /events/recent?limit=N` windows (streamed,
+ * up to `catch_up_max_events`), are compared with the memory of what was counted (EventMemory,
+ * persisted by the source) until the cursor's event is found: what is newer is counted; if the
+ * event at the cursor is gone or replaced, the newest remembered event still intact marks how far
+ * the database rolled back (or none: a new database), and the ids above it count as new events.
+ * The very first contact only takes a baseline: what the server already holds is history.
+ * Answered human-in-the-loop events come again under their old id and are dropped as duplicates.
  */
 export class StreamSync {
-  private readonly dedupe: EventIdDedupe;
-  private phase: Phase = 'awaiting-initial';
-  private sync: { initial: IdentifiedEvent[]; buffered: IdentifiedEvent[] } | null = null;
-  private gapFillAbort: AbortController | null = null;
-  private haveBaseline = false;
+  /** Whether a baseline was ever taken (a cursor was loaded or made). */
+  hasBaseline = false;
+  private phase: Phase = 'awaiting-replay';
+  private generation = 0;
+  private buffered: ServerEvent[] = [];
+  private catchUpAbort: AbortController | null = null;
+  /** No replay to take the baseline from: the first live event takes it (ids below it are history). */
+  private baselineOnFirstLive = false;
+  /** The connection whose replay took a provisional baseline; its first live event settles it. */
+  private baselineGeneration: number | null = null;
   private malformedThisConnection = 0;
-  private databaseResets = 0;
+  private readonly resets = { reset: 0, rollback: 0 };
+  private cappedTotal = 0;
+  private lastCatchUp: CatchUpReport | null = null;
   private lastEventAt: number | null = null;
 
-  constructor(private readonly options: StreamSyncOptions) {
-    this.dedupe = new EventIdDedupe(options.config.dedupe_window);
-  }
+  constructor(private readonly options: StreamSyncOptions) {}
 
   details(): Record<string, unknown> {
-    return { last_event_at: iso(this.lastEventAt), database_resets_total: this.databaseResets };
+    const cursor = this.options.memory.cursor;
+    return {
+      sync: PHASE_NAMES[this.phase],
+      last_event_at: iso(this.lastEventAt),
+      database_resets_total: this.resets.reset,
+      database_rollbacks_total: this.resets.rollback,
+      cursor: cursor ? { id: cursor.id, timestamp: iso(cursor.time) } : null,
+      baseline: !this.hasBaseline ? 'not taken yet' : this.options.memory.baseline ? 'provisional' : 'taken',
+      catch_up: {
+        capped_total: this.cappedTotal,
+        last: this.lastCatchUp ? { ...this.lastCatchUp, at: iso(this.lastCatchUp.at) } : null,
+      },
+    };
   }
 
-  /** A new connection: its first frame should be `initial`. */
-  opened(): void {
-    this.phase = 'awaiting-initial';
-    this.sync = null;
+  /** A new connection is being made: its replay comes through the returned sink, as it streams in. */
+  connecting(generation: number): ReplaySink {
+    this.abortCatchUp();
+    this.generation = generation;
+    this.phase = 'awaiting-replay';
+    this.buffered = [];
     this.malformedThisConnection = 0;
+    return this.replaySink(generation);
   }
 
   closed(): void {
-    this.sync = null;
-    this.gapFillAbort?.abort();
+    this.abortCatchUp();
+    this.buffered = [];
+    if (this.phase === 'syncing') this.phase = 'awaiting-replay';
   }
 
   frame(generation: number, text: string): void {
+    if (generation !== this.generation) return;
+    const frame = this.parseFrame(text);
+    if (!frame) return;
+    if (frame.type === 'initial') {
+      if (!Array.isArray(frame.data)) this.malformed('initial frame data is not an array', preview(frame.data));
+      else if (this.phase !== 'syncing') this.beginSync(generation, this.readEvents(frame.data));
+    } else if (frame.type === 'event') {
+      this.onEventFrame(generation, frame.data);
+    } else {
+      this.options.logger.debug('ignoring a hooks server frame of unknown type', { type: frame.type });
+    }
+  }
+
+  private replaySink(generation: number): ReplaySink {
+    const raws: unknown[] = [];
+    const reader = new HookEventReader((raw) => {
+      if (raws.length < this.options.config.catch_up_max_events) raws.push(raw);
+    });
+    let problem: string | null = null;
+    return {
+      chunk: (data) => {
+        if (problem !== null) return;
+        try {
+          reader.write(data);
+        } catch (error) {
+          problem = errorMessage(error);
+        }
+      },
+      end: (complete) => {
+        if (!complete || generation !== this.generation) return;
+        let summary: ReadSummary | null = null;
+        if (problem === null) {
+          try {
+            summary = reader.end();
+          } catch (error) {
+            problem = errorMessage(error);
+          }
+        }
+        this.guard(() => this.onFirstMessage(generation, summary, raws, problem));
+      },
+    };
+  }
+
+  /** The first message of a connection, read while it streamed in: normally the replay. */
+  private onFirstMessage(generation: number, summary: ReadSummary | null, raws: unknown[], problem: string | null): void {
+    if (!summary) {
+      this.malformed('the first frame is not JSON', problem ?? 'unreadable');
+      this.beginSync(generation, null);
+    } else if (summary.root !== 'frame' || summary.frameType === undefined) {
+      this.malformed('frame has no type', summary.preview ?? summary.root);
+      this.beginSync(generation, null);
+    } else if (summary.frameType === 'initial' && summary.data === 'array') {
+      this.beginSync(generation, this.readEvents(raws));
+    } else if (summary.frameType === 'initial') {
+      this.malformed('initial frame data is not an array', summary.preview ?? String(summary.data));
+      this.beginSync(generation, null);
+    } else {
+      // A server that sent no replay: catch up over HTTP; the frame itself is a live one.
+      this.beginSync(generation, null);
+      if (summary.frameType === 'event') this.onEventFrame(generation, summary.data === 'object' ? raws[0] : null);
+    }
+  }
+
+  private parseFrame(text: string): { type: string; data: unknown } | null {
     let frame: unknown;
     try {
-      frame = JSON.parse(text);
+      frame = text.length > STREAM_PARSE_ABOVE_BYTES ? streamedFrame(text) : JSON.parse(text);
     } catch (error) {
       this.malformed('frame is not JSON', errorMessage(error));
-      return;
+      return null;
     }
     if (!isJsonObject(frame) || typeof frame.type !== 'string') {
       this.malformed('frame has no type', preview(frame));
-      return;
+      return null;
     }
-    if (frame.type === 'initial') this.onInitialFrame(generation, frame.data);
-    else if (frame.type === 'event') this.onEventFrame(generation, frame.data);
-    else this.options.logger.debug('ignoring a hooks server frame of unknown type', { type: frame.type });
-  }
-
-  private onInitialFrame(generation: number, data: unknown): void {
-    if (!Array.isArray(data)) {
-      this.malformed('initial frame data is not an array', preview(data));
-      return;
-    }
-    const events: IdentifiedEvent[] = [];
-    for (const raw of data) {
-      const event = this.readEvent(raw);
-      if (event) events.push(event);
-    }
-    this.beginSync(generation, events);
+    return { type: frame.type, data: frame.data };
   }
 
   private onEventFrame(generation: number, data: unknown): void {
-    const event = this.readEvent(data);
+    const event = this.readEvent(data, true);
     if (!event) return;
     this.lastEventAt = this.options.clock.now();
-    if (this.phase === 'awaiting-initial') this.beginSync(generation, []); // a server that skipped `initial`
-    if (this.phase === 'syncing' && this.sync) {
-      this.sync.buffered.push(event);
-      if (this.sync.buffered.length >= MAX_BUFFERED_DURING_SYNC) {
-        this.options.logger.warn('too many live events while filling the gap; continuing without the gap fill');
-        this.finishSync(generation, null);
+    if (this.phase === 'awaiting-replay') this.beginSync(generation, null); // a replay that never came
+    if (this.phase === 'syncing') {
+      this.buffered.push(event);
+      if (this.buffered.length === MAX_BUFFERED_DURING_SYNC) {
+        this.options.logger.warn('too many live events while catching up; settling for the windows read so far');
+        this.catchUpAbort?.abort(new Error('too many live events while catching up'));
       }
       return;
     }
-    this.countLive(event);
+    this.countLive(generation, event);
   }
 
-  private readEvent(raw: unknown): IdentifiedEvent | null {
+  private readEvents(raws: unknown[]): ServerEvent[] {
+    const events: ServerEvent[] = [];
+    for (const raw of raws) {
+      const event = this.readEvent(raw, true);
+      if (event) events.push(event);
+    }
+    return events;
+  }
+
+  /** A stored row that cannot be used is skipped quietly: every later window would count it again. */
+  private readEvent(raw: unknown, countMalformed: boolean): ServerEvent | null {
     const parsed = parseHookEvent(raw);
-    if (!parsed.ok) {
-      this.malformed('event does not have the HookEvent shape', parsed.problem);
+    if (!parsed.ok || parsed.value.id === undefined) {
+      if (countMalformed) {
+        if (!parsed.ok) this.malformed('event does not have the HookEvent shape', parsed.problem);
+        else this.malformed('event has no id', preview(raw));
+      }
       return null;
     }
-    if (parsed.value.id === undefined) {
-      this.malformed('event has no id', preview(raw));
-      return null;
-    }
-    return toActivityEvent(parsed.value) as IdentifiedEvent;
+    const event = toActivityEvent(parsed.value) as ServerEvent;
+    event.fingerprint = eventFingerprint(event);
+    return event;
   }
 
-  private beginSync(generation: number, initial: IdentifiedEvent[]): void {
-    if (!this.haveBaseline) {
-      // First contact: what the server already holds is history, not new activity.
-      this.haveBaseline = true;
-      this.dedupe.markSeenThrough(maxId(initial));
-      this.phase = 'live';
-      this.options.synced();
+  private beginSync(generation: number, replay: ServerEvent[] | null): void {
+    if (!this.hasBaseline) {
+      if (replay) this.takeBaseline(generation, replay);
+      else this.awaitBaseline();
       return;
     }
     this.phase = 'syncing';
-    this.sync = { initial, buffered: [] };
-    void this.fetchStoredEvents().then((rows) => this.finishSync(generation, rows));
-  }
-
-  private finishSync(generation: number, rows: IdentifiedEvent[] | null): void {
-    if (!this.options.isCurrent(generation) || this.phase !== 'syncing' || !this.sync) return;
-    const { initial, buffered } = this.sync;
-    this.sync = null;
-    this.phase = 'live';
-    this.detectDatabaseReset([...initial, ...(rows ?? []), ...buffered]);
-    for (const event of initial) if (this.dedupe.has(event.id)) this.options.activity.recordDuplicate();
-    const bufferedIds = new Set(buffered.map((e) => e.id));
-    const missed = new Map<number, IdentifiedEvent>();
-    // Rows that also came live are counted in live order below, so their duplicate check is the live one.
-    for (const row of rows ?? []) if (!this.dedupe.has(row.id) && !bufferedIds.has(row.id)) missed.set(row.id, row);
-    for (const event of initial) if (!this.dedupe.has(event.id)) missed.set(event.id, event);
-    for (const event of [...missed.values()].sort((a, b) => a.id - b.id)) {
-      this.dedupe.accept(event.id);
-      this.options.sink.ingest(event);
-    }
-    for (const event of buffered) this.countLive(event);
-    this.options.synced();
-  }
-
-  private detectDatabaseReset(known: IdentifiedEvent[]): void {
-    const newest = maxId(known);
-    const highest = this.dedupe.highestSeen;
-    if (highest === 0 || newest >= highest) return;
-    this.databaseResets += 1;
-    this.dedupe.reset();
-    this.options.logger.warn('the hooks server database was reset: counting its events afresh', {
-      newest_id: newest,
-      highest_seen_id: highest,
+    void this.catchUp(generation, replay).catch((error: unknown) => {
+      this.options.logger.error('catching up with the hooks server failed', { error: errorMessage(error) });
     });
   }
 
-  private countLive(event: IdentifiedEvent): void {
-    if (this.dedupe.accept(event.id)) this.options.sink.ingest(event);
-    else this.options.activity.recordDuplicate();
+  /** First contact: what the server holds is history. The baseline is saved at once. */
+  private takeBaseline(generation: number, replay: ServerEvent[]): void {
+    const { memory, logger } = this.options;
+    const throughId = replay.reduce((max, e) => Math.max(max, e.id), 0);
+    memory.markSeen(replay, throughId);
+    // A full replay may have left out older-stamped history with higher ids; the first live event settles that.
+    memory.baseline = replay.length >= REPLAY_WINDOW ? { throughId, floorTime: oldestTime(replay) } : null;
+    this.baselineGeneration = memory.baseline ? generation : null;
+    this.hasBaseline = true;
+    this.phase = 'live';
+    logger.info('first contact with the hooks server: its stored events are the baseline (not counted); every event after them is counted, across restarts', {
+      replayed: replay.length,
+      through_id: throughId,
+    });
+    this.options.baselineTaken();
+    this.options.synced();
   }
 
-  /** Every stored event, for the ids above the last seen; null when the server cannot tell. */
-  private async fetchStoredEvents(): Promise<IdentifiedEvent[] | null> {
-    const { clock, logger, config } = this.options;
-    const url = storedEventsUrl(config.url);
+  private awaitBaseline(): void {
+    this.baselineOnFirstLive = true;
+    this.phase = 'live';
+    this.options.synced();
+  }
+
+  private async catchUp(generation: number, replay: ServerEvent[] | null): Promise<void> {
+    const { memory, config, clock } = this.options;
+    const report: CatchUpReport = { at: clock.now(), windows: [], verdict: 'no window', counted: 0, capped: false, error: null };
+    let window = replay ? this.windowOf(replay) : null;
+    let verdict: Verdict = window ? judge(window, memory, false) : { kind: 'grow' };
+    while (verdict.kind === 'grow') {
+      const limit = window ? nextWindowLimit(window.limit, config.catch_up_max_events) : REPLAY_WINDOW;
+      if (limit === null) break;
+      const next = await this.fetchWindow(limit, report);
+      if (!this.stillSyncing(generation)) return;
+      if (!next) break;
+      window = next;
+      verdict = judge(window, memory, false);
+    }
+    if (window && verdict.kind === 'grow') {
+      report.capped = report.error === null;
+      verdict = judge(window, memory, true);
+    }
+    this.finishSync(generation, window, window ? verdict : null, replay ?? [], report);
+  }
+
+  private windowOf(replay: ServerEvent[]): EventWindow {
+    const window = new EventWindow(this.options.memory, REPLAY_WINDOW);
+    for (const event of replay) window.add(event);
+    return window;
+  }
+
+  private async fetchWindow(limit: number, report: CatchUpReport): Promise<EventWindow | null> {
+    const { memory, config, clock, metrics, logger } = this.options;
+    const window = new EventWindow(memory, limit);
     const abort = new AbortController();
-    this.gapFillAbort = abort;
+    this.catchUpAbort = abort;
+    report.windows.push(limit);
+    metrics.catchUpRequests.inc();
+    const url = recentEventsUrl(config.url, limit);
     try {
-      const text = await fetchTextCapped(url, {
-        clock,
-        timeoutMs: GAP_FILL_TIMEOUT_MS,
-        maxBytes: config.max_frame_bytes,
-        signal: abort.signal,
-        ...(this.options.fetch ? { fetch: this.options.fetch } : {}),
+      await fetchEventWindow(url, { clock, idleTimeoutMs: WINDOW_IDLE_TIMEOUT_MS, signal: abort.signal }, (raw) => {
+        const event = this.readEvent(raw, false);
+        if (event) window.add(event);
       });
-      const rows: unknown = JSON.parse(text);
-      if (!Array.isArray(rows)) throw new Error('the answer is not a JSON array');
-      const events: IdentifiedEvent[] = [];
-      for (const row of rows) {
-        const parsed = parseHookEvent(row);
-        if (parsed.ok && parsed.value.id !== undefined) events.push(toActivityEvent(parsed.value) as IdentifiedEvent);
-      }
-      return events;
+      return window;
     } catch (error) {
-      if (this.phase === 'syncing' && this.sync !== null) {
-        logger.warn('could not fill the gap after reconnecting; events older than the replay may be missed', { url, error: errorMessage(error) });
-      }
+      report.error = errorMessage(error);
+      if (this.phase === 'syncing') logger.warn('could not read a window of the hooks server events; catching up with what was read', { url, error: report.error });
       return null;
     } finally {
-      if (this.gapFillAbort === abort) this.gapFillAbort = null;
+      if (this.catchUpAbort === abort) this.catchUpAbort = null;
+    }
+  }
+
+  private finishSync(generation: number, window: EventWindow | null, verdict: Verdict | null, replay: ServerEvent[], report: CatchUpReport): void {
+    const { memory, activity, sink, metrics, clock } = this.options;
+    this.phase = 'live';
+    if (verdict) this.applyVerdict(verdict);
+    const buffered = this.buffered;
+    this.buffered = [];
+    const liveIds = new Set(buffered.map((e) => e.id));
+    const counted = new Set<number>();
+    for (const event of window?.unknownEvents() ?? []) {
+      // Events that also came live are counted in live order below.
+      if (liveIds.has(event.id) || memory.has(event.id)) continue;
+      memory.accept(event);
+      if (this.isBaselineHistory(event)) continue;
+      sink.ingest(event);
+      counted.add(event.id);
+    }
+    for (const event of replay) if (!counted.has(event.id)) activity.recordDuplicate();
+    report.verdict = verdict?.kind ?? 'no window';
+    report.counted = counted.size;
+    this.lastCatchUp = report;
+    if (counted.size > 0) {
+      this.lastEventAt = clock.now();
+      metrics.catchUpEvents.inc(counted.size);
+    }
+    if (report.capped) this.reportCapped();
+    const caughtUp = { counted: counted.size, verdict: report.verdict, windows: report.windows };
+    if (counted.size > 0 || report.windows.length > 0) this.options.logger.info('caught up with the hooks server', caughtUp);
+    else this.options.logger.debug('caught up with the hooks server', caughtUp);
+    this.options.changed();
+    for (const event of buffered) this.countLive(generation, event);
+    this.options.synced();
+  }
+
+  private applyVerdict(verdict: Verdict): void {
+    const { memory, metrics, logger } = this.options;
+    if (verdict.kind === 'rollback') {
+      this.resets.rollback += 1;
+      metrics.databaseResets.inc({ kind: 'rollback' });
+      logger.warn('the hooks server database rolled back: ids from here on were handed out again and count as new events', {
+        from_id: verdict.from,
+        newest_intact_id: verdict.anchor || null,
+      });
+      memory.forgetFrom(verdict.from);
+    } else if (verdict.kind === 'reset') {
+      this.resets.reset += 1;
+      metrics.databaseResets.inc({ kind: 'reset' });
+      logger.warn('the hooks server database was replaced: none of the counted events is there any more; counting its events afresh');
+      memory.reset();
+    }
+  }
+
+  private reportCapped(): void {
+    this.cappedTotal += 1;
+    this.options.metrics.catchUpCapped.inc();
+    this.options.logger.warn('catching up reached hooks_server.catch_up_max_events without finding the last counted event: older events may be missed', {
+      catch_up_max_events: this.options.config.catch_up_max_events,
+    });
+  }
+
+  /** An event of a full baseline replay's era that the replay left out (see ProvisionalBaseline). */
+  private isBaselineHistory(event: ServerEvent): boolean {
+    const baseline = this.options.memory.baseline;
+    return baseline !== null && event.id > baseline.throughId && event.time !== null && event.time <= baseline.floorTime;
+  }
+
+  private countLive(generation: number, event: ServerEvent): void {
+    const { memory, activity, sink } = this.options;
+    if (memory.has(event.id)) {
+      activity.recordDuplicate();
+      return;
+    }
+    // Ids are handed out in order: every id below the first live event existed before this connection.
+    if (this.baselineOnFirstLive) {
+      this.baselineOnFirstLive = false;
+      this.hasBaseline = true;
+      memory.ids.markSeenThrough(event.id - 1);
+      this.options.baselineTaken();
+    } else if (memory.baseline && this.baselineGeneration === generation) {
+      memory.ids.markSeenThrough(event.id - 1);
+      memory.baseline = null;
+      this.baselineGeneration = null;
+    }
+    memory.accept(event);
+    sink.ingest(event);
+    this.options.changed();
+  }
+
+  private stillSyncing(generation: number): boolean {
+    return this.options.isCurrent(generation) && this.generation === generation && this.phase === 'syncing';
+  }
+
+  private abortCatchUp(): void {
+    this.catchUpAbort?.abort(new Error('the connection closed'));
+    this.catchUpAbort = null;
+  }
+
+  /** Code run from a socket's data handler must not throw into it. */
+  private guard(action: () => void): void {
+    try {
+      action();
+    } catch (error) {
+      this.options.logger.error('hooks server sync failed on a frame', { error: errorMessage(error) });
     }
   }
 
@@ -219,19 +442,19 @@ export class StreamSync {
   }
 }
 
-/** `ws://host:4000/stream` → `http://host:4000/events/recent?limit=-1` (all rows, ascending). */
-export function storedEventsUrl(streamUrl: string): string {
-  const url = new URL(streamUrl);
-  url.protocol = url.protocol === 'wss:' ? 'https:' : 'http:';
-  url.pathname = `${url.pathname.replace(/\/stream\/?$/, '').replace(/\/$/, '')}/events/recent`;
-  url.search = '?limit=-1';
-  return url.toString();
+/** A large frame read as it would be parsed, minus what the bridge does not count from. */
+function streamedFrame(text: string): unknown {
+  const raws: unknown[] = [];
+  const summary = readHookJson(text, (raw) => raws.push(raw));
+  if (summary.root !== 'frame') return null;
+  const data = summary.data === 'object' ? raws[0] : summary.data === 'array' ? raws : summary.preview;
+  return { type: summary.frameType, data };
 }
 
-function maxId(events: readonly { id: number }[]): number {
-  let max = 0;
-  for (const event of events) if (event.id > max) max = event.id;
-  return max;
+function oldestTime(events: readonly ServerEvent[]): number {
+  let oldest = Infinity;
+  for (const event of events) if (event.time !== null && event.time < oldest) oldest = event.time;
+  return Number.isFinite(oldest) ? oldest : 0;
 }
 
 function preview(value: unknown): string {

@@ -1,3 +1,4 @@
+import { isSaneInstant } from '../../util/time.js';
 import type { RateLimitWindowName } from '../usage/types.js';
 
 export interface OfficialWindow {
@@ -17,18 +18,16 @@ export function officialWindows(input: { rate_limits?: unknown }): Partial<Recor
   for (const name of ['five_hour', 'seven_day'] as const) {
     const window = typeof limits === 'object' && limits !== null ? limits[name] : undefined;
     const percentage = typeof window === 'object' && window !== null ? window.used_percentage : undefined;
-    if (typeof percentage !== 'number' || !Number.isFinite(percentage) || percentage < 0) continue;
+    if (typeof percentage !== 'number' || !Number.isFinite(percentage) || percentage < 0 || percentage > 1000) continue;
     out[name] = { usedRatio: percentage / 100, resetsAt: instantMs(window?.resets_at) };
   }
   return out;
 }
 
-/** Epoch seconds (as documented), epoch ms or an ISO string. */
+/** Epoch seconds (as documented), epoch ms or an ISO string; an out-of-range time reads as unknown. */
 function instantMs(value: unknown): number | null {
-  if (typeof value === 'number' && Number.isFinite(value) && value > 0) return value < 1e12 ? value * 1000 : value;
-  if (typeof value === 'string') {
-    const ms = Date.parse(value);
-    return Number.isNaN(ms) ? null : ms;
-  }
-  return null;
+  let ms: number | null = null;
+  if (typeof value === 'number' && Number.isFinite(value) && value > 0) ms = value < 1e12 ? value * 1000 : value;
+  if (typeof value === 'string') ms = Date.parse(value);
+  return isSaneInstant(ms) ? ms : null;
 }

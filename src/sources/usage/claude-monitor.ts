@@ -3,6 +3,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import type { BridgeConfig } from '../../config/schema.js';
 import { expandHome } from '../../config/index.js';
+import { isSaneInstant } from '../../util/time.js';
 import { claudeMonitorPlan } from './limits.js';
 import { modelFamily } from './model-family.js';
 import { lastLine, runSubprocess, SubprocessError, type RunOptions } from './subprocess.js';
@@ -237,17 +238,20 @@ function rateLimitsOf(snapshot: Snapshot): Partial<Record<RateLimitWindowName, R
     const official = (limit.confidence ?? snapshot.confidence) === 'official' && snapshot.stale !== true;
     out[window] = {
       usedRatio: limit.used_percentage / 100,
-      resetsAt: typeof limit.resets_at_epoch === 'number' ? limit.resets_at_epoch * 1000 : parseTime(limit.resets_at),
+      resetsAt: saneOrNull(typeof limit.resets_at_epoch === 'number' ? limit.resets_at_epoch * 1000 : parseTime(limit.resets_at)),
       source: official ? 'official' : 'estimate',
     };
   }
   return out;
 }
 
+function saneOrNull(ms: number | null): number | null {
+  return isSaneInstant(ms) ? ms : null;
+}
+
 function parseTime(value: string | null | undefined): number | null {
   if (!value) return null;
-  const ms = Date.parse(value);
-  return Number.isNaN(ms) ? null : ms;
+  return saneOrNull(Date.parse(value));
 }
 
 // Tolerant: unknown fields pass, a field of the wrong type reads as absent.

@@ -1,4 +1,6 @@
 import { isJsonObject } from '../../util/json.js';
+import { isSaneInstant } from '../../util/time.js';
+
 /**
  * Tolerant field readers for the JSON of CLIs whose key names change between major versions
  * (`costUSD` / `totalCost`, `cacheCreationTokens` / `cacheCreationInputTokens`, …): each reader
@@ -50,5 +52,5 @@ export function timeField(record: JsonRecord | null, keys: readonly string[]): n
   const text = stringField(record, keys);
   if (text === null) return null;
   const ms = Date.parse(text);
-  return Number.isNaN(ms) ? null : ms;
+  return isSaneInstant(ms) ? ms : null;
 }

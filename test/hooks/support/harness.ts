@@ -1,3 +1,6 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { Registry } from 'prom-client';
 import { RateLimitHits } from '../../../src/alerts/rate-limit-hits.js';
 import type { BridgeComponent } from '../../../src/component.js';
@@ -14,6 +17,8 @@ export const AFTER_FIXTURES = Date.parse('2026-11-25T16:30:00Z');
 
 export interface ComponentHarness {
   component: BridgeComponent;
+  /** `state.dir`: where the hooks server cursor is kept (a new harness over it is a restarted bridge). */
+  stateDir: string;
   registry: Registry;
   clock: ManualClock;
   controller: RecoveryController;
@@ -24,8 +29,14 @@ export interface ComponentHarness {
   websocketState(): string;
 }
 
-/** The hooks component on a fresh registry and a manual clock, as the bridge wires it. */
-export function hooksHarness(config: BridgeConfig, clock = new ManualClock(AFTER_FIXTURES)): ComponentHarness {
+/** A fresh `state.dir` for a test, never the user's. */
+export function tempStateDir(): string {
+  return mkdtempSync(path.join(tmpdir(), 'bridge-hooks-state-'));
+}
+
+/** The hooks component on a fresh registry and a manual clock, as the bridge wires it, with its own `state.dir`. */
+export function hooksHarness(config: BridgeConfig, clock = new ManualClock(AFTER_FIXTURES), stateDir = tempStateDir()): ComponentHarness {
+  config = { ...config, state: { ...config.state, dir: stateDir } };
   const registry = new Registry();
   const controller = new RecoveryController({ config, clock, store: new MemoryStateStore(), logger: silentLogger });
   controller.start();
@@ -34,6 +45,7 @@ export function hooksHarness(config: BridgeConfig, clock = new ManualClock(AFTER
   const healthDetails = () => component.health![0]!.status().details;
   return {
     component,
+    stateDir,
     registry,
     clock,
     controller,
