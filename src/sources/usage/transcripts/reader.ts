@@ -64,17 +64,7 @@ const WORKER_MIN_BYTES = 32 * 1024 * 1024;
 /** Unknown model names listed in /health (their count is always complete). */
 const MAX_LISTED_UNKNOWN = 20;
 
-export interface ReaderCounters {
-  /** Lines carrying `"usage":{` that were parsed. */
-  usage_lines: number;
-  /** Usage entries read (a line with advisor iterations has several). */
-  entries_read: number;
-  /** Entries ccusage also skips, by reason. */
-  skipped_malformed: number;
-  skipped_null_field: number;
-  skipped_schema: number;
-  skipped_timestamp: number;
-  skipped_invalid: number;
+export interface ReaderCounters extends ScanCounters {
   /** Claude Code's own `<synthetic>` messages (rate-limit notices): counted as entries, no tokens, no price. */
   synthetic_entries: number;
   bytes_read: number;

@@ -3,10 +3,13 @@ import { parseUsageLine, USAGE_MARKER, type SkipReason, type UsageEntry } from '
 
 const MARKER = Buffer.from(USAGE_MARKER);
 
-/** What reading lines counts besides the entries themselves (see ReaderCounters). */
+/** What reading lines counts besides the entries themselves (part of ReaderCounters). */
 export interface ScanCounters {
+  /** Lines carrying `"usage":{` that were parsed. */
   usage_lines: number;
+  /** Usage entries read (a line with advisor iterations has several). */
   entries_read: number;
+  /** Entries ccusage also skips, by reason. */
   skipped_malformed: number;
   skipped_null_field: number;
   skipped_schema: number;
