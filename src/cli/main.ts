@@ -1,9 +1,9 @@
 #!/usr/bin/env node
-import { realpathSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { BRIDGE_VERSION } from '../version.js';
-import { parseCommandArgs, processIO, UsageError, type CliIO, type Command } from './command.js';
-import { errorMessage } from '../util/errors.js';
+import type { CliIO, Command } from './command.js';
+
+// Nothing is imported up front: `claude-bridge statusline` runs on every status line update and
+// must start about as fast as Node itself, so every module (even node:fs, whose ESM wrapper
+// loads its stream classes, the version and the argument parser) is loaded when a command needs it.
 
 interface CommandEntry {
   name: string;
@@ -56,7 +56,8 @@ export const COMMANDS: CommandEntry[] = [
   },
 ];
 
-function overview(): string {
+async function overview(): Promise<string> {
+  const { BRIDGE_VERSION } = await import('../version.js');
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
   return `claude-bridge ${BRIDGE_VERSION}: Claude Code monitoring bridge
 
@@ -69,19 +70,22 @@ Run 'claude-bridge <command> --help' for a command's options.
 `;
 }
 
-export async function main(argv: string[], io: CliIO = processIO()): Promise<number> {
+export async function main(argv: string[], givenIO?: CliIO): Promise<number> {
+  const { parseCommandArgs, processIO, UsageError } = await import('./command.js');
+  const io = givenIO ?? processIO();
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
-    io.stdout(overview());
+    io.stdout(await overview());
     return name === undefined ? 2 : 0;
   }
   if (name === '--version' || name === '-v') {
+    const { BRIDGE_VERSION } = await import('../version.js');
     io.stdout(`${BRIDGE_VERSION}\n`);
     return 0;
   }
   const entry = COMMANDS.find((c) => c.name === name);
   if (!entry) {
-    io.stderr(`claude-bridge: unknown command "${name}"\n\n${overview()}`);
+    io.stderr(`claude-bridge: unknown command "${name}"\n\n${await overview()}`);
     return 2;
   }
   const command = await entry.load();
@@ -99,21 +103,35 @@ export async function main(argv: string[], io: CliIO = processIO()): Promise<num
       io.stderr(`claude-bridge ${command.name}: ${error.message}\n\n${command.usage}\n`);
       return entry.usageErrorExit ?? 2;
     }
-    io.stderr(`claude-bridge ${command.name}: ${errorMessage(error)}\n`);
+    io.stderr(`claude-bridge ${command.name}: ${error instanceof Error ? error.message : String(error)}\n`);
     return 1;
   }
 }
 
-function invokedDirectly(): boolean {
+async function invokedDirectly(): Promise<boolean> {
+  // import.meta.filename (Node ≥ 20.11) spares loading node:url
+  const self = import.meta.filename ?? (await import('node:url')).fileURLToPath(import.meta.url);
+  if (process.argv[1] === self) return true;
   try {
-    return realpathSync(process.argv[1] ?? '') === realpathSync(fileURLToPath(import.meta.url));
+    const { realpathSync } = await import('node:fs');
+    return realpathSync(process.argv[1] ?? '') === realpathSync(self);
   } catch {
     return false;
   }
 }
 
-if (invokedDirectly()) {
-  main(process.argv.slice(2)).then(
+/** `claude-bridge statusline` with well-formed options skips the generic argument parser (see statusline.ts). */
+async function run(argv: string[]): Promise<number> {
+  if (argv[0] === 'statusline') {
+    const { runStatusline } = await import('./statusline.js');
+    const code = await runStatusline(argv.slice(1));
+    if (code !== null) return code;
+  }
+  return main(argv);
+}
+
+if (await invokedDirectly()) {
+  run(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;
     },

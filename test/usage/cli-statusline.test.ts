@@ -93,6 +93,7 @@ describe('claude-bridge statusline', () => {
     const hungUp = new Promise<void>((resolve) => (clientHungUp = resolve));
     const silent: Server = createServer((socket) => {
       sockets.push(socket);
+      socket.resume(); // reads the request, as a hung server does, so it sees the client hang up
       socket.on('close', clientHungUp);
     }); // accepts, never answers: only the client's own timeout ends the call
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
@@ -104,6 +105,29 @@ describe('claude-bridge statusline', () => {
     } finally {
       for (const socket of sockets) socket.destroy();
       silent.close();
+    }
+  });
+
+  it('reads an answer sent in chunks (transfer-encoding: chunked) and ignores a non-2xx one', async () => {
+    const { createServer: createHttpServer } = await import('node:http');
+    const view = JSON.stringify({ five_hour: null, seven_day: null, block: null, day_cost_usd: 3.5, recovery_state: 'degraded' });
+    let status = 200;
+    const server = createHttpServer((request, response) => {
+      request.resume();
+      request.on('end', () => {
+        response.writeHead(status, { 'content-type': 'application/json' });
+        response.write(view.slice(0, 10));
+        response.end(view.slice(10));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    try {
+      expect(await runStatusline(Readable.from([fixture]), ['--url', `http://127.0.0.1:${port}`])).toMatchObject({ code: 0, stdout: '$3.50 today | degraded\n' });
+      status = 503;
+      expect(await runStatusline(Readable.from([fixture]), ['--url', `http://127.0.0.1:${port}`])).toMatchObject({ code: 0, stdout: '5h 24% | $0.01 session | bridge offline\n' });
+    } finally {
+      server.close();
     }
   });
 

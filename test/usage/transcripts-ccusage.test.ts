@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { repoPath } from '../support/binaries.js';
 import { ManualClock } from '../support/manual-clock.js';
@@ -167,6 +167,16 @@ describe('the transcript reader counts what ccusage 20.0.24 counts (the real bin
     const report = await expectSameAsCcusage(root, 'UTC');
     expect(report.blocks.mine.length).toBeGreaterThan(20);
     await expectSameAsCcusage(root, 'America/New_York');
+  }, 120_000);
+
+  it('the same history read by worker threads (as a large first read is): the same figures', async () => {
+    const root = generated(dirs.make(), 4, 45, 9);
+    const worker = repoPath('dist', 'sources', 'usage', 'transcripts', 'read-worker.js');
+    expect(existsSync(worker)).toBe(true); // npm test builds dist/ first
+    const { reader } = readerFor(root, { workers: 2, workerScript: worker, workerMinBytes: 0 });
+    await expectSameAsCcusage(root, 'UTC', reader);
+    expect(reader.status().files_read_by_workers).toBeGreaterThan(10);
+    expect(reader.status().entries_counted).toBeGreaterThan(1000);
   }, 120_000);
 
   it('the same history fed in slices (lines torn mid-write), with a restart from the index half-way: the same figures', async () => {

@@ -38,7 +38,7 @@ describe('usage.source: transcripts in a running bridge', () => {
     const root = dirs.make();
     const at = INJECTED_NOW - HOUR;
     const file = transcript(root, 's.jsonl', [assistantLine({ at, id: 'a', req: 'a', input: 100, output: 200 })]);
-    const { api } = await start(root, dirs.make('state-'), { poll_interval_s: 3600 });
+    const { api, clock } = await start(root, dirs.make('state-'), { poll_interval_s: 3600 });
     const outputTokens = async () => seriesValue((await api.get('/prometheus')).text, 'claude_bridge_usage_block_tokens{kind="output"}');
     expect(await outputTokens()).toBe(200);
 
@@ -48,6 +48,7 @@ describe('usage.source: transcripts in a running bridge', () => {
     while (seen !== 1200) {
       if (Date.now() - started > 15_000) throw new Error(`the append never reached /prometheus (still ${seen}); health ${JSON.stringify((await api.get('/health')).body.sources.transcripts)}`);
       await new Promise((resolve) => setImmediate(resolve));
+      clock.advance(50); // the reader gathers a burst of notifications for 200 ms on the clock
       seen = await outputTokens();
     }
     const metrics = (await api.get('/prometheus')).text;

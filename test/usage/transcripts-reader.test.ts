@@ -208,23 +208,50 @@ describe('the incremental transcript reader', () => {
     expect(reader.status()).toMatchObject({ project_dirs: [path.join(one.root, 'projects'), path.join(two.root, 'projects')] });
   });
 
-  it('notices an append through file-system notifications, without waiting for the sweep', async () => {
+  it('notices an append through file-system notifications, without waiting for the sweep; a burst is read once, 200 ms (on the clock) after it began', async () => {
     const { root, file } = folder({ 'p/a.jsonl': line('a', 0) });
     let changes = 0;
-    const { reader } = readerFor(root, { watch: true, sweepIntervalMs: 3_600_000, onChange: () => changes++ });
+    const clock = new ManualClock(INJECTED_NOW);
+    const { reader } = readerFor(root, { clock, watch: true, sweepIntervalMs: 3_600_000, onChange: () => changes++ });
     await reader.start();
     appendFileSync(file('p/a.jsonl'), line('b', 1));
+    appendFileSync(file('p/a.jsonl'), line('c', 1));
+    // the notification arms the settle timer; nothing is read before it fires
+    await eventually(
+      () => clock.pendingTimers() > 1,
+      () => `timers ${clock.pendingTimers()}, status ${JSON.stringify(reader.status())}`,
+    );
+    await reader.settled();
+    expect(totals(reader).entries).toBe(1);
+    clock.advance(200);
     await eventually(
       () => changes > 0,
       () => `status ${JSON.stringify(reader.status())}`,
     );
-    expect(totals(reader).entries).toBe(2);
+    expect(totals(reader).entries).toBe(3);
+    expect(changes).toBe(1);
     mkdirSync(path.dirname(file('q/new.jsonl')), { recursive: true });
-    writeFileSync(file('q/new.jsonl'), line('c', 2));
+    writeFileSync(file('q/new.jsonl'), line('d', 2));
     await eventually(
-      () => totals(reader).entries === 3,
+      () => {
+        clock.advance(50);
+        return totals(reader).entries === 4;
+      },
       () => `entries ${totals(reader).entries}, status ${JSON.stringify(reader.status())}`,
     );
+
+    // rewritten in place (same inode) and already longer than what was read: a notification does
+    // not make it an append, its first bytes tell it apart
+    writeFileSync(file('p/a.jsonl'), line('e', 3, { at: 0, input: 50 }) + line('f', 4) + line('g', 5) + line('h', 6));
+    await eventually(
+      () => {
+        clock.advance(50);
+        return totals(reader).entries === 5;
+      },
+      () => `entries ${totals(reader).entries}, status ${JSON.stringify(reader.status())}`,
+    );
+    expect(totals(reader)).toEqual({ entries: 5, input: 10 + 50 + 10 + 10 + 10 });
+    expect(reader.status()).toMatchObject({ skipped_malformed: 0, skipped_invalid: 0 });
     await reader.stop();
   });
 });

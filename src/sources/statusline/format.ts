@@ -1,6 +1,5 @@
-import type { StatuslineInput } from './input.js';
-import { officialWindows } from './input.js';
 import type { StatuslineView } from './view.js';
+import { officialWindows } from './windows.js';
 
 const SEPARATOR = ' | ';
 
@@ -22,12 +21,13 @@ export function formatStatusline(view: StatuslineView): string {
   return parts.join(SEPARATOR);
 }
 
-/** The line when the bridge cannot be asked: whatever Claude Code's own input says. */
-export function formatOffline(input: StatuslineInput | null): string {
+/** The line when the bridge cannot be asked: whatever Claude Code's own input (raw JSON) says. */
+export function formatOffline(input: { rate_limits?: unknown; cost?: unknown } | null): string {
   const parts: string[] = [];
   const fiveHour = input ? officialWindows(input).five_hour : undefined;
   if (fiveHour) parts.push(`5h ${percent(fiveHour.usedRatio)}`);
-  const sessionCost = input?.cost?.total_cost_usd;
+  const cost = input?.cost;
+  const sessionCost = typeof cost === 'object' && cost !== null ? (cost as { total_cost_usd?: unknown }).total_cost_usd : undefined;
   if (typeof sessionCost === 'number') parts.push(`${usd(sessionCost)} session`);
   parts.push('bridge offline');
   return parts.join(SEPARATOR);

@@ -40,7 +40,7 @@ export const USAGE_SOURCES: UsageSourceRegistration[] = [
     name: 'transcripts',
     create: ({ usage, now, configDir, timeZone, stateDir, clock, logger, onChange }) => {
       const reader = createTranscriptReader({ usage, configDir, stateDir, clock, timeZone, logger, onChange });
-      return { source: new TranscriptSource(reader, usage, now), daily: new TranscriptDailyCost(reader, timeZone, now) };
+      return { source: new TranscriptSource(reader, usage, now), daily: new TranscriptDailyCost(reader, now) };
     },
   },
   {

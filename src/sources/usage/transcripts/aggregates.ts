@@ -118,7 +118,9 @@ export class HourBuckets {
       this.sortedHours.push(hour);
     }
     bucket.rows.push(row);
-    this.touch(bucket, hour);
+    // an append updates the hour's sums in place; only a removal has them summed again
+    if (bucket.units) this.addToUnits(bucket.units, hour, row);
+    this.dirty = Math.min(this.dirty, hour * 2);
   }
 
   remove(row: number): void {
@@ -171,20 +173,27 @@ export class HourBuckets {
   }
 
   private summarize(hour: number, rows: number[]): Unit[] {
-    const start = hour * HOUR_MS;
-    const parts: (Unit | null)[] = [null, null];
+    const units: Unit[] = [];
+    for (const row of rows) this.addToUnits(units, hour, row);
+    return units;
+  }
+
+  /** Adds one row to the units of its hour (kept in time order: the on-the-hour unit first). */
+  private addToUnits(units: Unit[], hour: number, row: number): void {
     const { store } = this;
-    for (const row of rows) {
-      const at = store.float.at[row]!;
-      const part = at === start ? 0 : 1;
-      const unit = (parts[part] ??= { key: hour * 2 + part, first: at, last: at, aggregate: emptyAggregate(), limitReset: null });
-      unit.first = Math.min(unit.first, at);
-      unit.last = Math.max(unit.last, at);
-      addRow(unit.aggregate, store, row);
-      const reset = store.limitResetAt.get(row);
-      if (reset !== undefined && (unit.limitReset === null || at < unit.limitReset.at)) unit.limitReset = { at, value: reset };
+    const at = store.float.at[row]!;
+    const key = hour * 2 + (at === hour * HOUR_MS ? 0 : 1);
+    let unit = units.find((u) => u.key === key);
+    if (!unit) {
+      unit = { key, first: at, last: at, aggregate: emptyAggregate(), limitReset: null };
+      if (units[0] && units[0].key > key) units.unshift(unit);
+      else units.push(unit);
     }
-    return parts.filter((p): p is Unit => p !== null);
+    unit.first = Math.min(unit.first, at);
+    unit.last = Math.max(unit.last, at);
+    addRow(unit.aggregate, store, row);
+    const reset = store.limitResetAt.get(row);
+    if (reset !== undefined && (unit.limitReset === null || at < unit.limitReset.at)) unit.limitReset = { at, value: reset };
   }
 }
 
@@ -230,7 +239,7 @@ export class DayBuckets {
       this.buckets.set(day, bucket);
     }
     bucket.rows.push(row);
-    bucket.aggregate = null;
+    if (bucket.aggregate) addRow(bucket.aggregate, this.store, row);
   }
 
   remove(row: number): void {

@@ -1,5 +1,4 @@
-import type { Stats } from 'node:fs';
-import { open, readdir } from 'node:fs/promises';
+import { closeSync, fstatSync, openSync, readSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import { hashBytes } from './hash.js';
 
@@ -34,30 +33,6 @@ export interface FoundFile {
   project: string;
 }
 
-/** Every `*.jsonl` under the projects folders, recursively (subagents' files included), as ccusage finds them. */
-export async function discoverTranscripts(projectDirs: string[]): Promise<{ files: FoundFile[]; dirs: string[] }> {
-  const files: FoundFile[] = [];
-  const dirs: string[] = [];
-  for (const [rootIndex, root] of projectDirs.entries()) {
-    const walk = async (dir: string): Promise<void> => {
-      let entries;
-      try {
-        entries = await readdir(dir, { withFileTypes: true });
-      } catch {
-        return; // removed while walking
-      }
-      dirs.push(dir);
-      for (const entry of entries) {
-        const full = path.join(dir, entry.name);
-        if (entry.isDirectory()) await walk(full);
-        else if (entry.isFile() && entry.name.endsWith('.jsonl')) files.push(describe(root, rootIndex, full));
-      }
-    };
-    await walk(root);
-  }
-  return { files, dirs };
-}
-
 export function describe(root: string, rootIndex: number, file: string): FoundFile {
   const parts = path.relative(root, file).split(path.sep);
   const stem = (name: string) => name.replace(/\.jsonl$/, '');
@@ -79,29 +54,32 @@ export function describe(root: string, rootIndex: number, file: string): FoundFi
 export type FileChange = 'unchanged' | 'appended' | 'replaced' | 'gone';
 
 /**
- * How a tracked file changed since it was last read. Cheap when nothing changed (one stat); the
- * first bytes are compared only when size or mtime moved, to tell an append from a rewrite.
+ * How a tracked file changed since it was last read. One stat when nothing changed; the first
+ * bytes are compared only when size or mtime moved, to tell an append from a rewrite in place
+ * (truncated and written again past the old offset before it was looked at).
  */
-export async function classify(file: TrackedFile, stats: Stats | null): Promise<FileChange> {
+export function classify(file: TrackedFile, stats: Stats | null): FileChange {
   if (!stats?.isFile()) return 'gone';
   if (stats.ino !== file.ino || stats.dev !== file.dev || stats.size < file.offset) return 'replaced';
   if (stats.size === file.offset && stats.mtimeMs === file.mtimeMs) return 'unchanged';
-  if (file.headLength > 0 && (await headHash(file.path, file.headLength)) !== file.head) return 'replaced';
+  if (file.headLength > 0 && headHash(file.path, file.headLength) !== file.head) return 'replaced';
   return 'appended';
 }
 
-async function headHash(file: string, length: number): Promise<number | null> {
+function headHash(file: string, length: number): number | null {
+  let fd: number;
   try {
-    const handle = await open(file, 'r');
-    try {
-      const buffer = Buffer.allocUnsafe(length);
-      const { bytesRead } = await handle.read(buffer, 0, length, 0);
-      return bytesRead === length ? hashBytes(buffer) : null;
-    } finally {
-      await handle.close();
-    }
+    fd = openSync(file, 'r');
   } catch {
     return null;
+  }
+  try {
+    const buffer = Buffer.allocUnsafe(length);
+    return readSync(fd, buffer, 0, length, 0) === length ? hashBytes(buffer) : null;
+  } catch {
+    return null;
+  } finally {
+    closeSync(fd);
   }
 }
 
@@ -110,51 +88,58 @@ export interface ReadOutcome {
   stats: Stats;
 }
 
+/** Gives the event loop a turn (HTTP requests, hook decisions) between chunks of a long read. */
+const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 /**
- * Reads a file from `file.offset` to its end and hands each complete line to `onLine` (as a buffer
- * range that is only valid during the call). A last line without a newline is handed over only
- * when `acceptTail` says it is complete (a JSON object that parses); otherwise it is read again
- * with what follows. Updates offset, identity and head hash.
+ * Reads a file from `file.offset` to its end and hands each complete line that contains `marker`
+ * to `onLine` (as a buffer range valid only during the call); other lines are stepped over without
+ * being split, so each byte is searched about once. A last line without a newline is handed over
+ * only when `acceptTail` says it is complete (a JSON object that parses); otherwise it is read
+ * again with what follows. Updates offset, identity and head hash.
+ *
+ * The reads are synchronous, a chunk at a time with a turn of the event loop in between: for
+ * thousands of small files, a promise and a thread-pool hop per open, stat, read and close cost
+ * more than the reading.
  */
 export async function readAppended(
   file: TrackedFile,
+  marker: Buffer,
   onLine: (buffer: Buffer, start: number, end: number, offset: number) => void,
   acceptTail: (buffer: Buffer, start: number, end: number) => boolean,
 ): Promise<ReadOutcome | null> {
-  let handle;
+  let fd: number;
   try {
-    handle = await open(file.path, 'r');
+    fd = openSync(file.path, 'r');
   } catch {
     return null;
   }
   try {
-    const stats = await handle.stat();
+    const stats = fstatSync(fd);
     const end = stats.size;
     let position = file.offset;
     let carry: Buffer | null = null;
     let carryOffset = position;
     const chunkBytes = Math.min(CHUNK_BYTES, Math.max(1, end - position));
     let chunk = Buffer.allocUnsafe(chunkBytes);
+    let first = true;
     while (position < end) {
+      if (!first) await yieldToLoop();
+      first = false;
       // a line longer than a chunk is assembled in a larger buffer; otherwise only its start is copied
       const carried = carry?.length ?? 0;
       if (chunk.length < carried + chunkBytes) chunk = Buffer.allocUnsafe(carried + chunkBytes);
       if (carry) carry.copy(chunk, 0);
-      const { bytesRead } = await handle.read(chunk, carried, Math.min(chunkBytes, end - position), position);
+      const bytesRead = readSync(fd, chunk, carried, Math.min(chunkBytes, end - position), position);
       if (bytesRead === 0) break;
+      if (position === 0 && file.headLength === 0) setHead(file, chunk.subarray(carried, carried + Math.min(bytesRead, HEAD_BYTES)));
       position += bytesRead;
       const buffer = chunk.subarray(0, carried + bytesRead);
-      let start = 0;
-      for (;;) {
-        const newline = buffer.indexOf(NEWLINE, start);
-        if (newline < 0) break;
-        onLine(buffer, start, newline, carryOffset + start);
-        start = newline + 1;
-      }
-      carryOffset += start;
-      carry = start < buffer.length ? Buffer.from(buffer.subarray(start)) : null;
+      const consumed = markedLines(buffer, marker, (start, lineEnd) => onLine(buffer, start, lineEnd, carryOffset + start));
+      carryOffset += consumed;
+      carry = consumed < buffer.length ? Buffer.from(buffer.subarray(consumed)) : null;
     }
-    if (carry && acceptTail(carry, 0, carry.length)) {
+    if (carry && carry.includes(marker) && acceptTail(carry, 0, carry.length)) {
       onLine(carry, 0, carry.length, carryOffset);
       carryOffset += carry.length;
     }
@@ -163,15 +148,36 @@ export async function readAppended(
     file.dev = stats.dev;
     file.ino = stats.ino;
     file.mtimeMs = stats.mtimeMs;
-    if (file.headLength < HEAD_BYTES && file.offset > file.headLength) {
-      const length = Math.min(HEAD_BYTES, file.offset);
-      const head = Buffer.allocUnsafe(length);
-      const { bytesRead } = await handle.read(head, 0, length, 0);
-      file.head = hashBytes(head.subarray(0, bytesRead));
-      file.headLength = bytesRead;
+    // the head covers consumed bytes only (never a torn last line that may still change)
+    if (file.headLength !== Math.min(HEAD_BYTES, file.offset)) {
+      const head = Buffer.allocUnsafe(Math.min(HEAD_BYTES, file.offset));
+      setHead(file, head.subarray(0, readSync(fd, head, 0, head.length, 0)));
     }
     return { bytes, stats };
   } finally {
-    await handle.close();
+    closeSync(fd);
   }
+}
+
+/**
+ * Calls `onLine` for each complete line of `buffer` holding `marker`; returns how many bytes
+ * (whole lines) are done with: everything up to the last newline.
+ */
+function markedLines(buffer: Buffer, marker: Buffer, onLine: (start: number, end: number) => void): number {
+  let done = 0;
+  for (;;) {
+    const at = buffer.indexOf(marker, done);
+    if (at < 0) break;
+    const start = Math.max(done, buffer.lastIndexOf(NEWLINE, at) + 1);
+    const end = buffer.indexOf(NEWLINE, at);
+    if (end < 0) return start;
+    onLine(start, end);
+    done = end + 1;
+  }
+  return buffer.lastIndexOf(NEWLINE) + 1 > done ? buffer.lastIndexOf(NEWLINE) + 1 : done;
+}
+
+function setHead(file: TrackedFile, bytes: Buffer): void {
+  file.head = hashBytes(bytes);
+  file.headLength = bytes.length;
 }

@@ -1,18 +1,23 @@
-import { readdirSync, statSync, type Stats } from 'node:fs';
+import { existsSync, readdirSync, statSync, type Stats } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import type { Clock, TimerHandle } from '../../../util/clock.js';
 import { errorMessage } from '../../../util/errors.js';
 import type { Logger } from '../../../util/logger.js';
 import { projectDirs } from '../block-transcript.js';
 import { DayBuckets, HourBuckets } from './aggregates.js';
 import { BlockList, type Block, type BlockRule } from './blocks.js';
-import { classify, describe, readAppended, type FoundFile, type TrackedFile } from './files.js';
-import { hash53 } from './hash.js';
+import { classify, describe, type FoundFile, type TrackedFile } from './files.js';
 import { loadIndex, saveIndex, type IndexHeader } from './index-file.js';
 import { Ledgers, type LedgerName } from './ledger.js';
-import { parseUsageLine, SYNTHETIC_MODEL, USAGE_MARKER, type SkipReason, type UsageEntry } from './line.js';
+import { EntryBatch, ENTRY_FLAG, NONE, type EncodedBatch } from './batch.js';
+import { SYNTHETIC_MODEL } from './line.js';
 import { messageCost, type PriceList } from './pricing.js';
-import { FLAG, NO_ID, RecordStore } from './records.js';
+import { FLAG, RecordStore } from './records.js';
+import type { ReadRequest, ReadResult } from './read-worker.js';
+import { scanAppended, type ScanCounters } from './scan.js';
 import { FolderWatcher } from './watcher.js';
 
 export interface TranscriptReaderOptions {
@@ -32,27 +37,40 @@ export interface TranscriptReaderOptions {
   logger: Logger;
   /** Called after new lines were counted (once per batch). */
   onChange?: () => void;
+  /** Threads that parse a large batch of reads; 0: all in the bridge's thread. Default: up to 2, one per core. */
+  workers?: number;
+  /** The compiled worker module; next to this one by default (absent when running from TypeScript sources). */
+  workerScript?: string;
+  /** Batches of reads at least this large go to the workers (default 32 MiB). */
+  workerMinBytes?: number;
+  /**
+   * Notifications are gathered this long before the files they name are read (Claude Code writes
+   * a message as several lines): one read and one poll per burst. Default 200 ms, on the clock.
+   */
+  settleMs?: number;
 }
 
-const MARKER = Buffer.from(USAGE_MARKER);
+const BOTH_REPORTS: readonly LedgerName[] = ['blocks', 'daily'];
+const DAILY_ONLY: readonly LedgerName[] = ['daily'];
+const DEFAULT_SETTLE_MS = 200;
+/**
+ * While notifications work, a file that has not changed for this many sweeps is stat'ed on every
+ * QUIET_SWEEP_EVERY-th sweep only (thousands of old transcripts cost a stat each).
+ */
+const QUIET_AFTER_SWEEPS = 3;
+const QUIET_SWEEP_EVERY = 10;
+/** A batch of reads this large is parsed in worker threads (a first read, a full read again). */
+const WORKER_MIN_BYTES = 32 * 1024 * 1024;
 /** Unknown model names listed in /health (their count is always complete). */
 const MAX_LISTED_UNKNOWN = 20;
 
-export interface ReaderCounters {
-  /** Lines carrying `"usage":{` that were parsed. */
-  usage_lines: number;
-  /** Usage entries read (a line with advisor iterations has several). */
-  entries_read: number;
-  /** Entries ccusage also skips, by reason. */
-  skipped_malformed: number;
-  skipped_null_field: number;
-  skipped_schema: number;
-  skipped_timestamp: number;
-  skipped_invalid: number;
+export interface ReaderCounters extends ScanCounters {
   /** Claude Code's own `<synthetic>` messages (rate-limit notices): counted as entries, no tokens, no price. */
   synthetic_entries: number;
   bytes_read: number;
   full_reads: number;
+  /** Files parsed in worker threads (large batches of reads). */
+  files_read_by_workers: number;
 }
 
 function zeroCounters(): ReaderCounters {
@@ -67,6 +85,7 @@ function zeroCounters(): ReaderCounters {
     synthetic_entries: 0,
     bytes_read: 0,
     full_reads: 0,
+    files_read_by_workers: 0,
   };
 }
 
@@ -86,6 +105,10 @@ export class TranscriptReader {
   private readonly files = new Map<string, TrackedFile>();
   private readonly fileById: (TrackedFile | undefined)[] = [];
   private readonly folders = new Map<string, number>();
+  /** Sweeps in a row that found a file (or folder) unchanged. */
+  private readonly quiet = new Map<string, number>();
+  private sweeps = 0;
+  private projectDirs: string[] = [];
   private readonly models: string[] = [''];
   private readonly modelIndex = new Map<string, number>();
   /** Per model index: priced by the table (true), unknown (false), not a model (null). */
@@ -189,7 +212,7 @@ export class TranscriptReader {
   status(): Record<string, unknown> {
     const unknown = [...this.unknownEntries.entries()].filter(([, n]) => n > 0).sort((a, b) => b[1] - a[1]);
     return {
-      project_dirs: projectDirs(this.options.configDir),
+      project_dirs: this.projectDirs,
       files: this.files.size,
       entries_counted: this.store.live,
       ...this.counters,
@@ -298,10 +321,13 @@ export class TranscriptReader {
   private scheduleDrain(): void {
     if (this.drainScheduled || this.stopped) return;
     this.drainScheduled = true;
-    setImmediate(() => {
+    const run = () => {
       this.drainScheduled = false;
       void this.enqueue(() => this.drain());
-    });
+    };
+    const settle = this.options.settleMs ?? DEFAULT_SETTLE_MS;
+    if (settle > 0) this.options.clock.setTimeout(run, settle);
+    else setImmediate(run);
   }
 
   private async drain(): Promise<void> {
@@ -324,35 +350,54 @@ export class TranscriptReader {
   }
 
   private trackNew(file: string): TrackedFile | null {
-    const roots = projectDirs(this.options.configDir);
+    const roots = this.projectDirs;
     const rootIndex = roots.findIndex((root) => file.startsWith(root + path.sep));
     if (rootIndex < 0) return null;
     return this.track(describe(roots[rootIndex]!, rootIndex, file));
   }
 
   private async sweepNow(): Promise<void> {
-    const roots = projectDirs(this.options.configDir);
+    this.sweeps += 1;
+    this.projectDirs = projectDirs(this.options.configDir);
+    // with notifications working, long-unchanged files and folders are looked at less often
+    const everything = !this.options.watch || this.watcher.status().failures > 0 || this.sweeps % QUIET_SWEEP_EVERY === 1;
+    const due = (key: string) => everything || (this.quiet.get(key) ?? 0) < QUIET_AFTER_SWEEPS;
     const found: FoundFile[] = [];
-    for (const [rootIndex, root] of roots.entries()) {
+    for (const [rootIndex, root] of this.projectDirs.entries()) {
       if (!this.folders.has(root)) found.push(...this.scanFolder(root, rootIndex, root));
     }
     for (const [folder] of [...this.folders]) {
+      if (!due(folder)) continue;
       const stats = statOrNull(folder);
       if (!stats?.isDirectory()) {
         this.folders.delete(folder);
+        this.quiet.delete(folder);
         continue;
       }
-      if (stats.mtimeMs !== this.folders.get(folder)) found.push(...this.scanFolder(folder));
+      const changed = stats.mtimeMs !== this.folders.get(folder);
+      this.quiet.set(folder, changed ? 0 : (this.quiet.get(folder) ?? 0) + 1);
+      if (changed) found.push(...this.scanFolder(folder));
     }
     for (const item of found) this.track(item);
-    for (const tracked of [...this.files.values()]) await this.refresh(tracked, statOrNull(tracked.path));
+    const toRead: TrackedFile[] = [];
+    const sizes = new Map<TrackedFile, number>();
+    for (const tracked of [...this.files.values()]) {
+      if (!due(tracked.path)) continue;
+      const stats = statOrNull(tracked.path);
+      const ready = await this.prepare(tracked, stats);
+      this.quiet.set(tracked.path, ready ? 0 : (this.quiet.get(tracked.path) ?? 0) + 1);
+      if (!ready) continue;
+      toRead.push(tracked);
+      sizes.set(tracked, Math.max(0, (stats?.size ?? 0) - tracked.offset));
+    }
+    await this.readMany(toRead, sizes);
     if (this.options.watch) this.watcher.sync([...this.folders.keys()]);
     await this.afterBatch();
   }
 
   /** Lists a folder (and new subfolders): the transcripts in it, remembering its mtime. */
   private scanFolder(folder: string, rootIndex?: number, root?: string): FoundFile[] {
-    const roots = projectDirs(this.options.configDir);
+    const roots = this.projectDirs;
     const index = rootIndex ?? roots.findIndex((r) => folder === r || folder.startsWith(r + path.sep));
     const base = root ?? roots[index];
     if (index < 0 || base === undefined) return [];
@@ -391,101 +436,142 @@ export class TranscriptReader {
 
   /** Reads what changed in one file: appended lines, or everything again if it was replaced. */
   private async refresh(tracked: TrackedFile, stats: Stats | null): Promise<void> {
+    if (await this.prepare(tracked, stats)) await this.readFile(tracked);
+  }
+
+  /**
+   * Handles a gone or replaced file; true when the file has bytes to read (from its offset, which
+   * a replaced file has back at 0).
+   */
+  private async prepare(tracked: TrackedFile, stats: Stats | null): Promise<boolean> {
     if (tracked.offset === 0 && tracked.ino === 0) {
-      if (stats?.isFile()) await this.readFile(tracked);
-      else this.forget(tracked);
-      return;
+      if (stats?.isFile()) return true;
+      this.forget(tracked);
+      return false;
     }
-    const change = await classify(tracked, stats);
-    if (change === 'unchanged') return;
+    const change = classify(tracked, stats);
+    if (change === 'unchanged') return false;
     if (change === 'gone') {
       this.forget(tracked);
-      return;
+      return false;
     }
     if (change === 'replaced') {
       if (!this.ledgers.removeFile(tracked.id)) this.rebuildNeeded = true;
       Object.assign(tracked, { offset: 0, head: 0, headLength: 0 });
       this.changed = true;
     }
-    await this.readFile(tracked);
+    return true;
   }
 
   private forget(tracked: TrackedFile): void {
     if (!this.ledgers.removeFile(tracked.id)) this.rebuildNeeded = true;
     this.files.delete(tracked.path);
+    this.quiet.delete(tracked.path);
     this.fileById[tracked.id] = undefined;
     this.changed = true;
   }
 
   private async readFile(tracked: TrackedFile): Promise<void> {
-    let markerAt = -1;
-    let markerBuffer: Buffer | null = null;
-    const outcome = await readAppended(
-      tracked,
-      (buffer, start, end, offset) => {
-        if (markerBuffer !== buffer || markerAt < start) {
-          markerBuffer = buffer;
-          markerAt = buffer.indexOf(MARKER, start);
-          if (markerAt < 0) markerAt = Infinity;
-        }
-        if (markerAt >= end) return;
-        this.countLine(tracked, buffer.toString('utf8', start, end), offset);
-      },
-      (buffer, start, end) => {
-        const text = buffer.toString('utf8', start, end);
-        if (!text.includes(USAGE_MARKER)) return false;
-        try {
-          JSON.parse(text);
-          return true;
-        } catch {
-          return false;
-        }
-      },
-    );
-    if (!outcome) return;
-    if (outcome.bytes > 0) {
-      this.counters.bytes_read += outcome.bytes;
-      this.changed = true;
-      this.lastReadAt = this.options.clock.now();
-    }
+    const batch = new EntryBatch();
+    const outcome = await scanAppended(tracked, this.counters, (entry, offset) => batch.push(entry, offset));
+    this.countBatch(tracked, batch.encode());
+    if (outcome) this.noteRead(outcome.bytes);
   }
 
-  private countLine(file: TrackedFile, text: string, offset: number): void {
-    this.counters.usage_lines += 1;
-    const outcome = parseUsageLine(text);
-    if ('skip' in outcome) {
-      this.counters[`skipped_${outcome.skip}` satisfies `skipped_${SkipReason}`] += 1;
+  private noteRead(bytes: number): void {
+    if (bytes <= 0) return;
+    this.counters.bytes_read += bytes;
+    this.changed = true;
+    this.lastReadAt = this.options.clock.now();
+  }
+
+  /**
+   * Reads several files: in this thread when there is little to read, else in worker threads that
+   * parse the lines while this thread counts the entries they send back (in any order: the
+   * de-duplication compares reading order itself).
+   */
+  private async readMany(files: TrackedFile[], sizes: Map<TrackedFile, number>): Promise<void> {
+    const script = this.workerScript();
+    const threads = Math.min(this.options.workers ?? Math.min(2, availableParallelism()), files.length);
+    const pendingBytes = [...sizes.values()].reduce((sum, n) => sum + n, 0);
+    if (!script || threads < 2 || pendingBytes < (this.options.workerMinBytes ?? WORKER_MIN_BYTES)) {
+      for (const file of files) await this.readFile(file);
       return;
     }
-    for (const entry of outcome.entries) this.countEntry(file, entry, offset);
+    // each thread gets its share up front (largest files first, to the least loaded thread) and
+    // sends every file's entries back as it finishes it: no round trip per file
+    const shares = Array.from({ length: threads }, () => ({ files: [] as TrackedFile[], bytes: 0 }));
+    for (const file of [...files].sort((a, b) => (sizes.get(b) ?? 0) - (sizes.get(a) ?? 0))) {
+      const share = shares.reduce((least, s) => (s.bytes < least.bytes ? s : least));
+      share.files.push(file);
+      share.bytes += sizes.get(file) ?? 0;
+    }
+    const workers = shares.map(() => new Worker(script));
+    const run = (worker: Worker, share: { files: TrackedFile[] }) =>
+      new Promise<void>((resolve, reject) => {
+        worker.on('message', (result: ReadResult | 'done') => {
+          if (result === 'done') resolve();
+          else this.applyWorkerRead(result);
+        });
+        worker.once('error', reject);
+        worker.postMessage({ files: share.files } satisfies ReadRequest);
+      });
+    try {
+      await Promise.all(workers.map((worker, i) => run(worker, shares[i]!)));
+    } finally {
+      await Promise.all(workers.map((w) => w.terminate()));
+    }
   }
 
-  private countEntry(file: TrackedFile, entry: UsageEntry, offset: number): void {
-    this.counters.entries_read += 1;
-    const fast = entry.speed === 'fast';
-    const synthetic = entry.model === SYNTHETIC_MODEL;
-    if (synthetic) this.counters.synthetic_entries += 1;
-    const shown = entry.model === null ? null : fast && !synthetic ? `${entry.model}-fast` : entry.model;
-    const price = entry.model === null || synthetic ? null : this.options.prices.resolve(entry.model);
-    const cost = entry.costUsd ?? (price ? messageCost(price.rates, entry.tokens, fast) : 0);
-    const ledgers: LedgerName[] = entry.reports === 'both' ? ['blocks', 'daily'] : ['daily'];
-    this.ledgers.add({
-      at: entry.at,
-      messageId: entry.messageId === null ? NO_ID : hash53(entry.messageId),
-      requestId: entry.requestId === null ? NO_ID : hash53(entry.requestId, 1),
-      session: this.sessionOf(entry.sessionId ?? file.session),
-      file: file.id,
-      offset,
-      model: this.modelOf(shown),
-      tokens: entry.tokens,
-      cost,
-      costGiven: entry.costUsd !== null,
-      sidechain: entry.sidechain,
-      hasSpeed: entry.speed !== null,
-      fast,
-      limitResetAt: entry.limitResetAt,
-      ledgers,
-    });
+  private applyWorkerRead(result: ReadResult): void {
+    const tracked = this.fileById[result.file.id];
+    if (!tracked || tracked.path !== result.file.path) return;
+    Object.assign(tracked, result.file);
+    for (const [name, value] of Object.entries(result.counters) as [keyof ScanCounters, number][]) this.counters[name] += value;
+    this.countBatch(tracked, result.batch);
+    this.counters.files_read_by_workers += 1;
+    if (result.bytes !== null) this.noteRead(result.bytes);
+  }
+
+  private workerScript(): string | null {
+    if (this.options.workerScript) return this.options.workerScript;
+    const file = fileURLToPath(new URL('./read-worker.js', import.meta.url));
+    return existsSync(file) ? file : null;
+  }
+
+  /** Counts the entries read from one file (by ccusage's de-duplication, in ccusage's reading order). */
+  private countBatch(file: TrackedFile, batch: EncodedBatch): void {
+    const f = batch.floats;
+    const sessions = batch.sessions.map((name) => this.sessionOf(name));
+    for (let i = 0; i < batch.length; i++) {
+      const flags = batch.flags[i]!;
+      const fast = (flags & ENTRY_FLAG.fast) !== 0;
+      const model = batch.model[i] === NONE ? null : batch.models[batch.model[i]!]!;
+      const synthetic = model === SYNTHETIC_MODEL;
+      if (synthetic) this.counters.synthetic_entries += 1;
+      const price = model === null || synthetic ? null : this.options.prices.resolve(model);
+      const tokens = { input: f.input[i]!, output: f.output[i]!, cacheWrite5m: f.cacheWrite5m[i]!, cacheWrite1h: f.cacheWrite1h[i]!, cacheRead: f.cacheRead[i]! };
+      const given = f.costUsd[i]!;
+      const session = batch.session[i] === NONE ? this.sessionOf(file.session) : sessions[batch.session[i]!]!;
+      const reset = f.limitResetAt[i]!;
+      this.ledgers.add({
+        at: f.at[i]!,
+        messageId: f.messageId[i]!,
+        requestId: f.requestId[i]!,
+        session,
+        file: file.id,
+        offset: f.offset[i]!,
+        model: this.modelOf(model === null ? null : fast && !synthetic ? `${model}-fast` : model),
+        tokens,
+        cost: Number.isNaN(given) ? (price ? messageCost(price.rates, tokens, fast) : 0) : given,
+        costGiven: !Number.isNaN(given),
+        sidechain: (flags & ENTRY_FLAG.sidechain) !== 0,
+        hasSpeed: (flags & ENTRY_FLAG.hasSpeed) !== 0,
+        fast,
+        limitResetAt: Number.isNaN(reset) ? null : reset,
+        ledgers: (flags & ENTRY_FLAG.dailyOnly) !== 0 ? DAILY_ONLY : BOTH_REPORTS,
+      });
+    }
   }
 
   /** Keeps the buckets and the unknown-model count in step with the ledgers. */
@@ -526,11 +612,12 @@ export class TranscriptReader {
     this.unknownEntries.clear();
     const fullReads = this.counters.full_reads + 1;
     this.counters = { ...zeroCounters(), full_reads: fullReads };
-    const files = [...this.files.values()].sort((a, b) => (a.sortKey < b.sortKey ? -1 : 1));
-    for (const tracked of files) {
+    const sizes = new Map<TrackedFile, number>();
+    for (const tracked of this.files.values()) {
       Object.assign(tracked, { offset: 0, head: 0, headLength: 0 });
-      await this.readFile(tracked);
+      sizes.set(tracked, statOrNull(tracked.path)?.size ?? 0);
     }
+    await this.readMany([...this.files.values()], sizes);
     this.changed = true;
   }
 

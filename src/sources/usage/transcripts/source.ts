@@ -2,7 +2,6 @@ import path from 'node:path';
 import type { BridgeConfig } from '../../../config/schema.js';
 import type { Clock } from '../../../util/clock.js';
 import type { Logger } from '../../../util/logger.js';
-import { calendarDate } from '../ccusage.js';
 import { modelFamily } from '../model-family.js';
 import { inputOutputTokens, type ActiveBlock, type DailyCost, type DailyCostSource, type FamilyUsage, type ModelFamily, type UsageSnapshot, type UsageSource } from '../types.js';
 import type { Aggregate } from './aggregates.js';
@@ -123,13 +122,12 @@ export class TranscriptDailyCost implements DailyCostSource {
 
   constructor(
     private readonly reader: TranscriptReader,
-    private readonly timeZone: string,
     private readonly now: () => number,
   ) {}
 
   async today(): Promise<DailyCost> {
     await this.reader.start();
-    const date = calendarDate(this.now(), this.timeZone);
+    const date = this.reader.days.dayOf(this.now());
     return { date, costUsd: this.reader.days.day(date).costUsd };
   }
 
