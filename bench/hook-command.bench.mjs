@@ -35,7 +35,7 @@ const deadPort = await freePort();
 
 function config(name, stateDir, port = 0) {
   const file = path.join(root, name);
-  writeFileSync(file, `server: { host: 127.0.0.1, port: ${port} }\nstate: { dir: ${JSON.stringify(stateDir)} }\nhooks_server: { enabled: false }\nusage: { source: none }\nalerting: { mode: alertmanager }\nlogging: { level: warn }\n`);
+  writeFileSync(file, `server: { host: 127.0.0.1, port: ${port} }\nstate: { dir: ${JSON.stringify(stateDir)} }\nhooks_server: { enabled: false }\notlp: { port: 0 }\nusage: { source: none }\nalerting: { mode: alertmanager }\nlogging: { level: warn }\n`);
   return file;
 }
 

@@ -48,7 +48,7 @@ async function startBridge() {
   const dir = mkdtempSync(path.join(tmpdir(), 'statusline-bench-'));
   const port = await freePort();
   const config = path.join(dir, 'config.yaml');
-  writeFileSync(config, `server:\n  port: ${port}\nstate:\n  dir: ${dir}/state\nhooks_server:\n  enabled: false\nusage:\n  source: none\nlogging:\n  level: silent\n`);
+  writeFileSync(config, `server:\n  port: ${port}\nstate:\n  dir: ${dir}/state\nhooks_server:\n  enabled: false\notlp:\n  port: 0\nusage:\n  source: none\nlogging:\n  level: silent\n`);
   const child = spawn(process.execPath, [path.join(root, 'dist', 'cli', 'main.js'), 'serve', '--config', config], { stdio: 'ignore' });
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 200; i++) {

@@ -131,6 +131,7 @@ async function withBridge(history, body) {
       `server: { port: ${port} }`,
       `state: { dir: ${JSON.stringify(path.join(work, 'state'))} }`,
       'hooks_server: { enabled: false }',
+      'otlp: { port: 0 }',
       'logging: { level: warn }',
       `usage: { source: transcripts, claude_config_dir: ${JSON.stringify(history)} }`,
       '',
