@@ -35,10 +35,13 @@ describeWithTools([claudeCodeTool()], `the real Claude Code ${CLAUDE_CODE_VERSIO
   let scratch: Scratch;
   let api: MessagesApi;
   let bridge: BridgeProcess;
+  /** The bridge's OTLP receiver, where install-hooks --telemetry points Claude Code's own telemetry. */
+  let otlpUrl: string;
 
   beforeAll(async () => {
     const port = await freePort();
-    scratch = makeScratch(port);
+    otlpUrl = `http://127.0.0.1:${await freePort()}`;
+    scratch = makeScratch(port, Number(new URL(otlpUrl).port));
     api = new MessagesApi(clock);
     await api.start();
     bridge = new BridgeProcess(`http://127.0.0.1:${port}`, scratch.configFile, scratch.logFile);
@@ -114,21 +117,38 @@ describeWithTools([claudeCodeTool()], `the real Claude Code ${CLAUDE_CODE_VERSIO
     );
   }
 
+  /** Waits until the sum over every series of each metric reaches its value (telemetry comes at Claude Code's export intervals). */
+  async function sumsReaching(expected: Record<string, number>): Promise<Samples> {
+    let last: Samples | null = null;
+    const show = (value: (name: string) => number | string) => Object.keys(expected).map((name) => `${name} = ${value(name)}`).join(', ');
+    return waitFor(
+      `/prometheus to show ${show((name) => expected[name]!)}`,
+      async () => {
+        const samples = await bridge.samples();
+        last = samples;
+        return Object.entries(expected).every(([name, value]) => samples.sum(name) >= value) ? samples : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 50, diagnostics: () => `last seen: ${show((name) => last?.sum(name) ?? 'nothing')}\nbridge log:\n${bridge.logText().slice(-3000)}` },
+    );
+  }
+
   const eventCount = (s: Samples, event: string) => s.value('claude_bridge_hook_events_total', { event, source_app: 'claude-code' });
   const decisions = (s: Samples, event: string, decision: string) => s.value('claude_bridge_hook_decisions_total', { event, decision });
 
   describe('HTTP hooks, installed by claude-bridge install-hooks', () => {
     beforeAll(() => {
-      const install = bridgeCli(scratch, ['install-hooks', '--url', bridge.url]);
+      const install = bridgeCli(scratch, ['install-hooks', '--url', bridge.url, '--telemetry', '--telemetry-url', otlpUrl]);
       expect(install).toMatchObject({ status: 0, stderr: '' });
       const settings = JSON.parse(readFileSync(path.join(scratch.claudeDir, 'settings.json'), 'utf8'));
+      expect(settings.env).toMatchObject({ CLAUDE_CODE_ENABLE_TELEMETRY: '1', OTEL_EXPORTER_OTLP_ENDPOINT: otlpUrl });
       expect(settings.hooks.PreToolUse).toEqual([{ matcher: '*', hooks: [{ type: 'http', url: `${bridge.url}/hooks/PreToolUse`, timeout: 60 }] }]);
       expect(settings.cleanupPeriodDays).toBe(36500); // the user's own setting, kept
     });
     beforeEach(resume);
 
-    it('normal: the tool call runs, nothing is denied, and the session’s events are counted in /prometheus', async () => {
+    it('normal: the tool call runs, nothing is denied, and the session’s events are counted in /prometheus; its own telemetry too', async () => {
       const before = await bridge.samples();
+      const apiRequestsBefore = api.requests.length;
       const s = await session(runBash);
 
       expect(s.result).toMatchObject({ is_error: false, permission_denials: [], result: DONE_TEXT, num_turns: 2 });
@@ -146,6 +166,16 @@ describeWithTools([claudeCodeTool()], `the real Claude Code ${CLAUDE_CODE_VERSIO
       expect(decisions(after, 'PreToolUse', 'allow')).toBe(decisions(before, 'PreToolUse', 'allow') + 1);
       // exactly this session: no event counted twice, none invented
       expect(after.sum('claude_bridge_hook_events_total') - before.sum('claude_bridge_hook_events_total')).toBe(HOOK_EVENTS_OF_A_TOOL_SESSION.length);
+
+      // Claude Code's own telemetry (install-hooks --telemetry): an api_request event for every
+      // request the stand-in API answered, and the session's output tokens.
+      const answered = api.requests.slice(apiRequestsBefore).filter((r) => r.status === 200);
+      const outputTokens = answered.reduce((sum, r) => sum + r.message!.usage.output_tokens, 0);
+      const outputOf = (x: Samples) => [...x.values].filter(([key]) => key.startsWith('claude_bridge_otlp_tokens_total{') && key.includes('kind="output"')).reduce((sum, [, v]) => sum + v, 0);
+      const telemetry = await sumsReaching({ claude_bridge_otlp_api_requests_total: before.sum('claude_bridge_otlp_api_requests_total') + answered.length });
+      expect(telemetry.sum('claude_bridge_otlp_api_requests_total') - before.sum('claude_bridge_otlp_api_requests_total')).toBe(answered.length);
+      await waitFor('the session’s output tokens in the telemetry counters', async () => (outputOf(await bridge.samples()) - outputOf(before) >= outputTokens ? true : undefined), { timeoutMs: 60_000 });
+      expect(outputOf(await bridge.samples()) - outputOf(before)).toBe(outputTokens);
     }, 120_000);
 
     it('paused (time_limit): the prompt is blocked before it reaches the model, and the reason names the resume time', async () => {
@@ -210,8 +240,9 @@ describeWithTools([claudeCodeTool()], `the real Claude Code ${CLAUDE_CODE_VERSIO
       expect(JSON.stringify(request.body.messages)).toContain(budgetMessage);
     }, 120_000);
 
-    it('API answers 429: the turn ends, and the bridge moves to backoff from StopFailure, escalated once', async () => {
+    it('API answers 429: the turn ends, and the bridge moves to backoff from StopFailure and from the telemetry’s api_error, escalated once', async () => {
       const before = await bridge.samples();
+      const attemptBefore: number = (await bridge.get('/recovery/status')).body.backoff.attempt;
       const s = await session({ kind: 'rate_limited' });
 
       expect(s.result).toMatchObject({ is_error: true, api_error_status: 429 });
@@ -227,6 +258,14 @@ describeWithTools([claudeCodeTool()], `the real Claude Code ${CLAUDE_CODE_VERSIO
       expect(status.active_alerts).toEqual([
         expect.objectContaining({ alert: 'rate_limit', origins: [expect.objectContaining({ origin: 'hook', key: s.result.session_id })] }),
       ]);
+
+      // The telemetry reports the same 429 (an api_error event of the same prompt): the same fact,
+      // so it joins the running hold instead of escalating the backoff a second time.
+      const telemetry = await sumsReaching({ claude_bridge_otlp_rate_limit_events_total: before.sum('claude_bridge_otlp_rate_limit_events_total') + 1 });
+      expect(telemetry.value('claude_bridge_otlp_rate_limit_events_total', { event: 'api_error' })).toBeGreaterThan(before.value('claude_bridge_otlp_rate_limit_events_total', { event: 'api_error' }));
+      const firedRateLimit = (x: Samples) => [...x.values].filter(([key]) => key.startsWith('claude_bridge_alerts_fired_total{') && key.includes('alert="rate_limit"')).reduce((sum, [, v]) => sum + v, 0);
+      expect(firedRateLimit(telemetry) - firedRateLimit(before)).toBe(1);
+      expect((await bridge.get('/recovery/status')).body).toMatchObject({ state: 'backoff', backoff: { attempt: attemptBefore + 1 } });
     }, 120_000);
 
     it('bridge down: Claude Code still works (fail-open), and the restarted bridge counts nothing it did not see', async () => {

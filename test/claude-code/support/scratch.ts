@@ -22,7 +22,8 @@ export interface Scratch {
   cleanup(): void;
 }
 
-export function makeScratch(port: number): Scratch {
+/** `port`: the bridge's HTTP port; `otlpPort`: its OTLP receiver, where Claude Code's telemetry goes. */
+export function makeScratch(port: number, otlpPort: number): Scratch {
   const root = realpathSync(mkdtempSync(path.join(tmpdir(), 'claude-code-e2e-')));
   const home = path.join(root, 'home');
   const claudeDir = path.join(home, '.claude');
@@ -50,7 +51,7 @@ server: { host: 127.0.0.1, port: ${port} }
 logging: { level: debug }
 state: { dir: ${JSON.stringify(stateDir)} }
 hooks_server: { enabled: false }
-otlp: { port: 0 }              # any free port: test files run in parallel
+otlp: { host: 127.0.0.1, port: ${otlpPort} }   # a free port of its own: test files run in parallel
 usage: { source: ccusage, claude_config_dir: ${JSON.stringify(claudeDir)}, poll_interval_s: 1 }
 alerting: { mode: alertmanager }
 recovery:
