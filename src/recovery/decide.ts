@@ -9,7 +9,8 @@ export interface HookInput {
 export type HookDecision =
   | { kind: 'allow'; context?: string }
   | { kind: 'delay'; ms: number; context?: string }
-  | { kind: 'deny'; reason: string }
+  /** `stop`: Claude Code is also to end the turn (a pause), not go on to ask the model what else to do. */
+  | { kind: 'deny'; reason: string; stop?: true }
   | { kind: 'block'; reason: string };
 
 export interface DecisionPolicy {
@@ -32,7 +33,7 @@ export function decide(input: HookInput, snapshot: RecoverySnapshot, policy: Dec
 
   if (snapshot.state === 'paused') {
     const reason = pauseReason(snapshot, policy);
-    return event === 'PreToolUse' ? { kind: 'deny', reason } : { kind: 'block', reason };
+    return event === 'PreToolUse' ? { kind: 'deny', reason, stop: true } : { kind: 'block', reason };
   }
 
   const degraded = snapshot.degraded.active ? snapshot.degraded.rules : null;
@@ -72,10 +73,12 @@ function pauseReason(snapshot: RecoverySnapshot, policy: DecisionPolicy): string
 /** Claude Code's hook output JSON for a decision (a delay has already been served by then). */
 export function renderHookOutput(event: string, decision: HookDecision): Record<string, unknown> {
   switch (decision.kind) {
-    case 'deny':
-      return {
-        hookSpecificOutput: { hookEventName: 'PreToolUse', permissionDecision: 'deny', permissionDecisionReason: decision.reason },
-      };
+    case 'deny': {
+      const denied = { hookSpecificOutput: { hookEventName: 'PreToolUse', permissionDecision: 'deny', permissionDecisionReason: decision.reason } };
+      // A denial alone sends the reason back to the model, which is asked again: one more request
+      // of a usage window that is used up. `continue: false` ends the turn; the user sees stopReason.
+      return decision.stop ? { continue: false, stopReason: decision.reason, ...denied } : denied;
+    }
     case 'block':
       return { decision: 'block', reason: decision.reason };
     case 'allow':

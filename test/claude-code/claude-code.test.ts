@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { systemClock, type Clock } from '../../src/util/clock.js';
 import { describeWithTools } from '../support/binaries.js';
@@ -190,7 +190,7 @@ describeWithTools([claudeCodeTool()], `the real Claude Code ${CLAUDE_CODE_VERSIO
       await samplesReaching([{ name: 'claude_bridge_hook_decisions_total', labels: { event: 'UserPromptSubmit', decision: 'block' }, value: decisions(before, 'UserPromptSubmit', 'block') + 1 }]);
     }, 120_000);
 
-    it('paused during a turn: the tool call is denied with the resume time, and the command does not run', async () => {
+    it('paused during a turn: the tool call is denied with the resume time, the command does not run, and the turn ends without asking the model again', async () => {
       const resumesAt = new Date(clock.now() + 3_600_000).toISOString();
       api.onRequest = async ({ hasToolResults }) => {
         if (!hasToolResults) await fire('time_limit', { resets_at: resumesAt });
@@ -202,9 +202,13 @@ describeWithTools([claudeCodeTool()], `the real Claude Code ${CLAUDE_CODE_VERSIO
         api.onRequest = null;
       }
       expect(s.result.permission_denials).toEqual([{ tool_name: 'Bash', tool_use_id: expect.any(String), tool_input: bash.input }]);
-      const [result] = toolResults(resultsRequest(s).body);
-      expect(result!.text).toContain(`until ${resumesAt}`);
-      expect(result!.text).not.toContain(RAN);
+      // `continue: false` with the denial: the turn stops at the hook, and the denial is not sent
+      // back to the model (which would spend one more request of a used-up window).
+      expect(s.result).toMatchObject({ is_error: false, terminal_reason: 'hook_stopped' });
+      expect(s.requests).toHaveLength(1);
+      const transcript = sessionTranscript(path.join(scratch.claudeDir, 'projects'), s.result.session_id);
+      expect(transcript).toContain(`until ${resumesAt}`);
+      expect(transcript).not.toContain(RAN);
     }, 120_000);
 
     it('backoff: the prompt and the tool call are each held for the current delay, then the tool runs', async () => {
@@ -345,6 +349,15 @@ describeWithTools([claudeCodeTool()], `the real Claude Code ${CLAUDE_CODE_VERSIO
     await samplesReaching(Object.entries(totals).map(([kind, value]) => ({ name: 'claude_bridge_usage_block_tokens', labels: { kind }, value })));
   }, 120_000);
 });
+
+/** The transcript Claude Code wrote for a session, as text. */
+function sessionTranscript(projects: string, sessionId: string): string {
+  for (const dir of readdirSync(projects)) {
+    const file = path.join(projects, dir, `${sessionId}.jsonl`);
+    if (existsSync(file)) return readFileSync(file, 'utf8');
+  }
+  throw new Error(`no transcript of session ${sessionId} under ${projects}`);
+}
 
 /** Usage per message (`message.id:requestId`, each written once per content block) in every transcript under projects/. */
 function transcriptUsage(projects: string): Map<string, Record<string, number>> {

@@ -124,7 +124,8 @@ ${extra}`,
     if (typeof answer?.reason === 'string') return { ...answer, reason: strip(answer.reason) };
     const specific = answer?.hookSpecificOutput;
     if (typeof specific?.permissionDecisionReason === 'string') {
-      return { ...answer, hookSpecificOutput: { ...specific, permissionDecisionReason: strip(specific.permissionDecisionReason) } };
+      const stopped = typeof answer.stopReason === 'string' ? { stopReason: strip(answer.stopReason) } : {};
+      return { ...answer, ...stopped, hookSpecificOutput: { ...specific, permissionDecisionReason: strip(specific.permissionDecisionReason) } };
     }
     return answer;
   }

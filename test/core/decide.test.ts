@@ -35,7 +35,7 @@ describe('decide()', () => {
 
   it('while paused denies tools and blocks prompts with a reason naming the resume time', () => {
     const deny = decide({ hook_event_name: 'PreToolUse', tool_name: 'Bash' }, paused, POLICY);
-    expect(deny).toEqual({ kind: 'deny', reason: expect.stringContaining('until 2026-11-25T14:00:00.000Z') });
+    expect(deny).toEqual({ kind: 'deny', reason: expect.stringContaining('until 2026-11-25T14:00:00.000Z'), stop: true });
     expect(deny.kind === 'deny' && deny.reason).toMatch(/time_limit/);
     expect(decide({ hook_event_name: 'UserPromptSubmit' }, paused, POLICY)).toEqual({
       kind: 'block',
@@ -78,6 +78,12 @@ describe('decide()', () => {
 describe('renderHookOutput()', () => {
   it('renders each decision in Claude Code hook output format', () => {
     expect(renderHookOutput('PreToolUse', { kind: 'deny', reason: 'r' })).toEqual({
+      hookSpecificOutput: { hookEventName: 'PreToolUse', permissionDecision: 'deny', permissionDecisionReason: 'r' },
+    });
+    // a pause: the turn ends too, instead of the model being asked what to do without the tool
+    expect(renderHookOutput('PreToolUse', { kind: 'deny', reason: 'r', stop: true })).toEqual({
+      continue: false,
+      stopReason: 'r',
       hookSpecificOutput: { hookEventName: 'PreToolUse', permissionDecision: 'deny', permissionDecisionReason: 'r' },
     });
     expect(renderHookOutput('UserPromptSubmit', { kind: 'block', reason: 'r' })).toEqual({ decision: 'block', reason: 'r' });
