@@ -29,7 +29,7 @@ const EXPECTED: Record<string, Record<string, unknown>> = {
   normal: {},
   backoff: {},
   paused: {
-    PreToolUse: { hookSpecificOutput: { hookEventName: 'PreToolUse', permissionDecision: 'deny', permissionDecisionReason: PAUSE_REASON } },
+    PreToolUse: { continue: false, stopReason: PAUSE_REASON, hookSpecificOutput: { hookEventName: 'PreToolUse', permissionDecision: 'deny', permissionDecisionReason: PAUSE_REASON } },
     UserPromptSubmit: { decision: 'block', reason: PAUSE_REASON },
   },
   degraded: {
