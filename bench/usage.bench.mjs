@@ -138,7 +138,8 @@ async function withBridge(history, body) {
     ].join('\n'),
   );
   const started = performance.now();
-  const child = spawn(process.execPath, [dist('cli', 'main.js'), 'serve', '--config', config], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const nodeArgs = process.env.BENCH_BRIDGE_NODE_ARGS?.split(' ').filter(Boolean) ?? []; // e.g. --cpu-prof
+  const child = spawn(process.execPath, [...nodeArgs, dist('cli', 'main.js'), 'serve', '--config', config], { stdio: ['ignore', 'ignore', 'inherit'] });
   const url = `http://127.0.0.1:${port}`;
   let stopping = false;
   child.once('exit', (code, signal) => {
