@@ -14,11 +14,11 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import { freePort } from './free-port.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
@@ -47,14 +47,6 @@ const FULL_MIX = [
 ];
 const MIX = process.env.BENCH_ONLY ? [{ kind: process.env.BENCH_ONLY, share: 1 }] : FULL_MIX;
 
-function freePort() {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** The n-th request of a kind: distinct sessions (100 of them) and tool calls, as many Claude Code sessions would send. */
 function requestFor(kind, n) {
