@@ -61,6 +61,18 @@ describe('the OTLP/HTTP receiver', () => {
     expect(await metricValue(api.bridge, 'claude_bridge_otlp_rejected_items_total', { signal: 'metrics' })).toBe(6);
   });
 
+  it('a value that cannot become a number (an object with its own toString, found by the fuzzing) rejects its points: no 500', async () => {
+    const body = metrics() as any;
+    const sum = body.resourceMetrics[0].scopeMetrics[0].metrics[2].sum;
+    const rejected = (sum.dataPoints as unknown[]).length;
+    sum.aggregationTemporality = { toString: '' };
+    body.resourceMetrics[0].scopeMetrics[0].metrics[0].sum.dataPoints[0].flags = { valueOf: 1 };
+    const answer = await api.send('/v1/metrics', body);
+    expect(answer.status).toBe(200);
+    expect(Number(answer.json.partialSuccess.rejectedDataPoints)).toBeGreaterThanOrEqual(rejected);
+    expect(answer.json.partialSuccess.errorMessage).toMatch(/aggregationTemporality must be 1 \(delta\) or 2 \(cumulative\)/);
+  });
+
   it('400 for bodies that are not OTLP, with a Status in the request\'s encoding', async () => {
     const badJson = await api.send('/v1/metrics', '{"resourceMetrics": [', {});
     expect(badJson).toMatchObject({ status: 400, json: { code: 3, message: expect.stringMatching(/not valid JSON/) } });

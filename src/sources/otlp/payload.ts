@@ -61,13 +61,13 @@ function readMetric(metric: Record<string, unknown>, resourceKey: string, out: C
   const sum = objectAt(metric, 'sum', 'metrics[].sum');
   if (!sum) return; // gauges, histograms, summaries: valid, not used
   const points = listAt(sum, 'dataPoints');
-  const temporality = TEMPORALITY[Number(sum.aggregationTemporality ?? 0)];
+  const temporality = TEMPORALITY[numberOf(sum.aggregationTemporality ?? 0) ?? 0];
   if (!name || !temporality) {
     out.reject(points.length, name ? `${name}: aggregationTemporality must be 1 (delta) or 2 (cumulative)` : 'a metric without a name');
     return;
   }
   for (const point of points) {
-    if ((Number(point.flags ?? 0) & NO_RECORDED_VALUE) !== 0) continue;
+    if (((numberOf(point.flags ?? 0) ?? 0) & NO_RECORDED_VALUE) !== 0) continue;
     const timeNs = nanos(point.timeUnixNano);
     const value = numberOf(point.asDouble ?? point.asInt);
     if (timeNs === null || timeNs === 0n) {

@@ -14,6 +14,8 @@ const HOSTILE_CONSTANTS: unknown[] = [
   '', ' ', '   ', 'null', 'true', '0', '-1', '1e400', 'NaN', 'Infinity', '2026-13-45T99:99:99Z', '9999-12-31T23:59:59Z',
   '+275760-09-13T00:00:00.001Z', '2026-11-25T12:00:00Z', '\u0000', '\ud800', '\u202e', '../../etc/passwd', '%00', '<script>', '__proto__',
   'constructor', 'rate_limit', 'PreToolUse', 'firing', 'resolved', [], {}, [null], { __proto__: null }, { constructor: { prototype: {} } },
+  // Objects that cannot become a primitive: Number(), String() or a template literal on them throws (the OTLP receiver's 500).
+  { toString: '' }, { valueOf: 1, toString: null }, [{ toString: 1 }],
 ];
 
 /** Object keys worth adding: prototype names and the keys the bridge reads anywhere. */
