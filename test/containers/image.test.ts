@@ -15,7 +15,7 @@ import { parseCcusageBlocks } from '../../src/sources/usage/ccusage-json.js';
 import { describeWithContainerEngine, readRepoFile } from '../support/binaries.js';
 import { readJsonFixture } from '../support/fixtures.js';
 import { claudeConfigCopy, seriesValue, shiftToNow } from '../usage/support/usage.js';
-import { buildBridgeImage, describeImage, docker, dockerfileNodeImage, dockerOk, inspect, requestJson, type BuildResult, type JsonResponse } from './support/engine.js';
+import { buildBridgeImage, describeImage, docker, dockerfileNodeImage, engineNow, inspect, requestJson, type BuildResult, type JsonResponse } from './support/engine.js';
 
 const BASE_IMAGE = dockerfileNodeImage();
 const STATE_VOLUME_MOUNT = '/var/lib/claude-bridge';
@@ -33,11 +33,6 @@ function ccusageConfig(dir: string): string {
   writeFileSync(file, String(config));
   chmodSync(file, 0o644);
   return file;
-}
-
-/** The engine's clock: the container runs on it, whatever clock this process has been given. */
-function engineNow(): number {
-  return Date.parse(dockerOk(['info', '--format', '{{.SystemTime}}']));
 }
 
 /** Everything under `dir` readable by any user (the image runs as uid 1000; mkdtemp makes 0700). */

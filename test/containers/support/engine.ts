@@ -46,6 +46,11 @@ export function docker(args: string[], timeoutMs = 60_000): DockerResult {
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
+/** The engine's clock: the containers run on it, whatever clock this process has been given. */
+export function engineNow(): number {
+  return Date.parse(dockerOk(['info', '--format', '{{.SystemTime}}']));
+}
+
 export function dockerOk(args: string[], timeoutMs?: number): string {
   const result = docker(args, timeoutMs);
   if (result.status !== 0) throw new Error(`docker ${args.join(' ')} failed (${result.status}): ${result.stderr.trim()}`);
