@@ -1,7 +1,8 @@
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { ALERT_TYPES } from '../alerts/types.js';
+import { writeFileDurably } from '../util/durable-file.js';
 import { isSaneInstant } from '../util/time.js';
 import { ALERT_ORIGINS, MAX_ORIGIN_KEY_LENGTH, MAX_SUMMARY_LENGTH } from './types.js';
 
@@ -76,22 +77,7 @@ export class FileStateStore implements StateStore {
   }
 
   save(state: PersistedState): void {
-    mkdirSync(path.dirname(this.location), { recursive: true });
-    const temp = `${this.location}.${process.pid}.tmp`;
-    try {
-      const fd = openSync(temp, 'w', 0o600);
-      try {
-        writeSync(fd, JSON.stringify(state, null, 2) + '\n');
-        fsyncSync(fd);
-      } finally {
-        closeSync(fd);
-      }
-      renameSync(temp, this.location);
-      syncDirectory(path.dirname(this.location));
-    } catch (error) {
-      rmSync(temp, { force: true }); // a full disk leaves no half-written temp file behind
-      throw error;
-    }
+    writeFileDurably(this.location, JSON.stringify(state, null, 2) + '\n');
   }
 
   /** Temp files of earlier processes that died between write and rename (kill -9). */
@@ -107,19 +93,6 @@ export class FileStateStore implements StateStore {
     for (const name of names) {
       if (name.startsWith(prefix) && name.endsWith('.tmp')) rmSync(path.join(dir, name), { force: true });
     }
-  }
-}
-
-/** The rename is durable only once the directory entry is: fsync the folder (where the OS allows it). */
-function syncDirectory(dir: string): void {
-  let fd: number | null = null;
-  try {
-    fd = openSync(dir, 'r');
-    fsyncSync(fd);
-  } catch {
-    // some platforms and file systems refuse fsync on a directory; the rename still happened
-  } finally {
-    if (fd !== null) closeSync(fd);
   }
 }
 
