@@ -1,10 +1,8 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { CliIO } from '../../src/cli/command.js';
 import { COMMAND_HOOK_EVENTS, HTTP_HOOK_EVENTS } from '../../src/cli/install-hooks.js';
-import { main } from '../../src/cli/main.js';
+import { settingsSandbox } from '../support/install-hooks.js';
 
 /** A settings file with someone else's hooks, which every run must keep as they are. */
 const FOREIGN = {
@@ -16,21 +14,9 @@ const FOREIGN = {
 };
 
 describe('claude-bridge install-hooks --command', () => {
-  let dir: string;
-  let file: string;
-  beforeEach(() => {
-    dir = mkdtempSync(path.join(tmpdir(), 'install-command-'));
-    file = path.join(dir, 'settings.json');
-  });
-  afterEach(() => rmSync(dir, { recursive: true, force: true }));
-
-  async function run(...args: string[]) {
-    const out = { stdout: '', stderr: '' };
-    const io: CliIO = { stdout: (t) => void (out.stdout += t), stderr: (t) => void (out.stderr += t), env: { HOME: dir }, cwd: dir };
-    const code = await main(['install-hooks', '--settings', file, ...args], io);
-    return { code, ...out };
-  }
-  const settings = () => JSON.parse(readFileSync(file, 'utf8'));
+  const sandbox = settingsSandbox('install-command-');
+  const { run } = sandbox;
+  const settings = () => JSON.parse(readFileSync(sandbox.file, 'utf8'));
   const bridgeHooks = (s: any) =>
     Object.fromEntries(
       Object.entries(s.hooks as Record<string, { hooks: any[] }[]>).map(([event, groups]) => [
@@ -40,7 +26,7 @@ describe('claude-bridge install-hooks --command', () => {
     );
 
   it('installs one `claude-bridge hook <Event>` per event, SessionStart included, and keeps every other hook', async () => {
-    writeFileSync(file, JSON.stringify(FOREIGN, null, 2));
+    writeFileSync(sandbox.file, JSON.stringify(FOREIGN, null, 2));
     const result = await run('--command', '--url', 'http://127.0.0.1:8123', '--config', 'bridge.yaml');
     expect(result.code).toBe(0);
     expect(result.stderr).toMatch(/warning: .*bridge\.yaml does not exist/);
@@ -49,7 +35,7 @@ describe('claude-bridge install-hooks --command', () => {
     for (const event of COMMAND_HOOK_EVENTS) {
       const timeout = event === 'PreToolUse' ? 60 : event === 'UserPromptSubmit' ? 30 : 10;
       expect(bridgeHooks(installed)[event]).toEqual([
-        { type: 'command', command: `claude-bridge hook ${event} --url http://127.0.0.1:8123 --config ${path.join(dir, 'bridge.yaml')}`, timeout },
+        { type: 'command', command: `claude-bridge hook ${event} --url http://127.0.0.1:8123 --config ${path.join(sandbox.dir, 'bridge.yaml')}`, timeout },
       ]);
     }
     expect(installed.hooks.PreToolUse[0]).toEqual(FOREIGN.hooks.PreToolUse[0]);
@@ -59,7 +45,7 @@ describe('claude-bridge install-hooks --command', () => {
   });
 
   it('replaces the bridge’s HTTP hooks, and plain install-hooks replaces the commands again: never both', async () => {
-    writeFileSync(file, JSON.stringify(FOREIGN, null, 2));
+    writeFileSync(sandbox.file, JSON.stringify(FOREIGN, null, 2));
     await run();
     expect(bridgeHooks(settings()).PreToolUse).toEqual([{ type: 'http', url: 'http://127.0.0.1:8080/hooks/PreToolUse', timeout: 60 }]);
     const toCommands = await run('--command');
@@ -73,21 +59,21 @@ describe('claude-bridge install-hooks --command', () => {
   });
 
   it('is idempotent, --dry-run writes nothing, and --uninstall restores the file byte for byte', async () => {
-    writeFileSync(file, `${JSON.stringify(FOREIGN, null, 2)}\n`);
-    const original = readFileSync(file, 'utf8');
+    writeFileSync(sandbox.file, `${JSON.stringify(FOREIGN, null, 2)}\n`);
+    const original = readFileSync(sandbox.file, 'utf8');
     const dry = await run('--command', '--dry-run');
     expect(dry.code).toBe(0);
     expect(bridgeHooks(JSON.parse(dry.stdout)).Stop).toEqual([{ type: 'command', command: 'claude-bridge hook Stop --url http://127.0.0.1:8080', timeout: 10 }]);
-    expect(readFileSync(file, 'utf8')).toBe(original);
+    expect(readFileSync(sandbox.file, 'utf8')).toBe(original);
 
     await run('--command');
-    const installed = readFileSync(file, 'utf8');
+    const installed = readFileSync(sandbox.file, 'utf8');
     expect(await run('--command')).toMatchObject({ code: 0, stdout: expect.stringMatching(/already up to date/) });
-    expect(readFileSync(file, 'utf8')).toBe(installed);
-    expect(readdirSync(dir).filter((f) => f.startsWith('settings.json.bak-'))).toHaveLength(1);
+    expect(readFileSync(sandbox.file, 'utf8')).toBe(installed);
+    expect(readdirSync(sandbox.dir).filter((f) => f.startsWith('settings.json.bak-'))).toHaveLength(1);
 
     expect((await run('--uninstall')).code).toBe(0);
-    expect(readFileSync(file, 'utf8')).toBe(original);
+    expect(readFileSync(sandbox.file, 'utf8')).toBe(original);
   });
 
   it('a new --url or --config updates the commands in place', async () => {
@@ -98,7 +84,7 @@ describe('claude-bridge install-hooks --command', () => {
   });
 
   it('quotes what a shell would split: the command runs as written', async () => {
-    const config = path.join(dir, "my bridge's config.yaml");
+    const config = path.join(sandbox.dir, "my bridge's config.yaml");
     writeFileSync(config, '');
     await run('--command', '--config', config);
     const command: string = bridgeHooks(settings()).Stop![0].command;

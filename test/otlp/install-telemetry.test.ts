@@ -1,29 +1,13 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import type { CliIO } from '../../src/cli/command.js';
-import { main } from '../../src/cli/main.js';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { TELEMETRY_MARKER, telemetryEnv } from '../../src/cli/telemetry.js';
+import { settingsSandbox } from '../support/install-hooks.js';
 
 /** `claude-bridge install-hooks --telemetry`: the env block of a real settings.json on disk. */
 describe('install-hooks --telemetry', () => {
-  let dir: string;
-  let file: string;
-
-  beforeEach(() => {
-    dir = mkdtempSync(path.join(tmpdir(), 'install-telemetry-'));
-    file = path.join(dir, 'settings.json');
-  });
-  afterEach(() => rmSync(dir, { recursive: true, force: true }));
-
-  async function run(...args: string[]) {
-    const out = { stdout: '', stderr: '' };
-    const io: CliIO = { stdout: (t) => void (out.stdout += t), stderr: (t) => void (out.stderr += t), env: { HOME: dir }, cwd: dir };
-    const code = await main(['install-hooks', '--settings', file, ...args], io);
-    return { code, ...out };
-  }
-  const write = (value: unknown) => writeFileSync(file, `${JSON.stringify(value, null, 2)}\n`);
-  const read = () => JSON.parse(readFileSync(file, 'utf8'));
+  const sandbox = settingsSandbox('install-telemetry-');
+  const { run } = sandbox;
+  const write = (value: unknown) => writeFileSync(sandbox.file, `${JSON.stringify(value, null, 2)}\n`);
+  const read = () => JSON.parse(readFileSync(sandbox.file, 'utf8'));
   const ours = telemetryEnv('http://127.0.0.1:4318');
 
   it('adds the variables beside the user\'s own env entries, once; --uninstall removes only them', async () => {
@@ -44,7 +28,7 @@ describe('install-hooks --telemetry', () => {
 
     expect((await run('--uninstall')).code).toBe(0);
     expect(read()).toEqual(original);
-    expect(readdirSync(dir).filter((f) => f.includes('.bak-')).length).toBe(2);
+    expect(readdirSync(sandbox.dir).filter((f) => f.includes('.bak-')).length).toBe(2);
   });
 
   it('--dry-run shows the env block and writes nothing', async () => {
@@ -65,7 +49,7 @@ describe('install-hooks --telemetry', () => {
     expect(refused.stderr).toMatch(/otlphttp\/claude-bridge: \{ endpoint: http:\/\/127.0.0.1:4318/);
     expect(refused.stderr).toMatch(/--force-telemetry/);
     expect(read()).toEqual(original);
-    expect(readdirSync(dir).filter((f) => f.includes('.bak-'))).toEqual([]);
+    expect(readdirSync(sandbox.dir).filter((f) => f.includes('.bak-'))).toEqual([]);
 
     const forced = await run('--force-telemetry');
     expect(forced.code).toBe(0);
