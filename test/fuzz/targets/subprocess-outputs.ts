@@ -123,12 +123,16 @@ export const SUBPROCESS_TARGETS = [
       if (blocks === null) return;
       for (const block of blocks) checkTimes('block', [block.start, block.end, block.lastActivity, block.limitResetsAt]);
       let snapshot: UsageSnapshot | null = null;
+      const source = new CcusageSource(ccusageOptions(), fakeRunner({ blocks: document }));
       try {
-        snapshot = await new CcusageSource(ccusageOptions(), fakeRunner({ blocks: document })).poll();
+        snapshot = await source.poll();
       } catch (error) {
         expectOnly('CcusageSource.poll', isUsageSourceError, () => {
           throw error;
         });
+      } finally {
+        // the active block's split writes a scratch folder per source
+        source.dispose();
       }
       if (snapshot) {
         checkSnapshot(snapshot);
