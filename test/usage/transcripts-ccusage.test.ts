@@ -169,14 +169,25 @@ describe('the transcript reader counts what ccusage 20.0.24 counts (the real bin
     await expectSameAsCcusage(root, 'America/New_York');
   }, 120_000);
 
-  it('the same history read by worker threads (as a large first read is): the same figures', async () => {
+  it('the same history read by reader processes (as a large first read is): the same figures', async () => {
     const root = generated(dirs.make(), 4, 45, 9);
     const worker = repoPath('dist', 'sources', 'usage', 'transcripts', 'read-worker.js');
     expect(existsSync(worker)).toBe(true); // npm test builds dist/ first
     const { reader } = readerFor(root, { workers: 2, workerScript: worker, workerMinBytes: 0 });
     await expectSameAsCcusage(root, 'UTC', reader);
-    expect(reader.status().files_read_by_workers).toBeGreaterThan(10);
+    expect(reader.status().files_read_by_workers).toBe(reader.status().files);
     expect(reader.status().entries_counted).toBeGreaterThan(1000);
+  }, 120_000);
+
+  it('reader processes that die: the bridge reads their files itself, with the same figures', async () => {
+    const root = generated(dirs.make(), 3, 30, 10);
+    const dying = path.join(dirs.make('dying-'), 'dying-reader.mjs');
+    writeFileSync(dying, 'process.exit(3);\n');
+    const { reader } = readerFor(root, { workers: 2, workerScript: dying, workerMinBytes: 0 });
+    await expectSameAsCcusage(root, 'UTC', reader);
+    expect(reader.status().files_read_by_workers).toBe(0);
+    expect(reader.status().entries_counted).toBeGreaterThan(500);
+    expect(reader.status().last_error).toBeNull();
   }, 120_000);
 
   it('the same history fed in slices (lines torn mid-write), with a restart from the index half-way: the same figures', async () => {

@@ -258,11 +258,7 @@ export class DayBuckets {
   dayOf(at: number): string {
     const last = this.last;
     if (last && at >= last.from && at < last.to) return last.day;
-    const index = lowerBound(
-      this.intervals.map((i) => i.to),
-      at + 1,
-    );
-    const found = this.intervals[index];
+    const found = this.intervals[this.intervalEndingAfter(at)];
     if (found && at >= found.from) {
       this.last = found;
       return found.day;
@@ -287,9 +283,21 @@ export class DayBuckets {
       return cached;
     }
     const interval = { from, to, day };
-    this.intervals.splice(lowerBound(this.intervals.map((i) => i.to), to), 0, interval);
+    this.intervals.splice(this.intervalEndingAfter(to - 1), 0, interval);
     this.last = interval;
     return day;
+  }
+
+  /** Index of the first known interval that ends after `at` (they are kept in order). */
+  private intervalEndingAfter(at: number): number {
+    let low = 0;
+    let high = this.intervals.length;
+    while (low < high) {
+      const mid = (low + high) >>> 1;
+      if (this.intervals[mid]!.to <= at) low = mid + 1;
+      else high = mid;
+    }
+    return low;
   }
 
   /** The zone's offset from UTC at an instant, ms. */

@@ -10,7 +10,7 @@ export const ENTRY_FLAG = { sidechain: 1, hasSpeed: 2, fast: 4, dailyOnly: 8 } a
 const FLOATS = ['at', 'messageId', 'requestId', 'input', 'output', 'cacheWrite5m', 'cacheWrite1h', 'cacheRead', 'costUsd', 'limitResetAt', 'offset'] as const;
 type FloatField = (typeof FLOATS)[number];
 
-/** An EntryBatch as it crosses to another thread: typed arrays (moved, not copied) and two small string tables. */
+/** An EntryBatch's columns: typed arrays and two small string tables (as it crosses from a reader process, or in place). */
 export interface EncodedBatch {
   length: number;
   floats: Record<FloatField, Float64Array>;
@@ -23,8 +23,8 @@ export interface EncodedBatch {
 
 /**
  * The usage entries read from one file, in columns: ids already hashed, model and session names
- * in small tables. A worker thread fills one and hands it over without copying; the bridge's
- * thread fills one the same way for what it reads itself, so both count entries by one path.
+ * in small tables. A reader process fills one and sends it over; the bridge fills one the same way
+ * for what it reads itself (one batch, reused), so both count entries by one path.
  */
 export class EntryBatch {
   length = 0;
@@ -66,6 +66,35 @@ export class EntryBatch {
       (entry.reports === 'daily' ? ENTRY_FLAG.dailyOnly : 0);
   }
 
+  /** Empties the batch for the next file or files, keeping its arrays. */
+  reset(): void {
+    this.length = 0;
+    this.sessions.length = 0;
+    this.models.length = 0;
+    this.sessionIndex.clear();
+    this.modelIndex.clear();
+  }
+
+  /** Drops the entries after the first `length` (what a failed read of one file had added). */
+  truncate(length: number): void {
+    this.length = Math.min(this.length, length);
+  }
+
+  /** The entries in place, without copying: valid until the next push or reset. */
+  view(): EncodedBatch {
+    const n = this.length;
+    return {
+      length: n,
+      floats: this.floats,
+      session: this.session,
+      model: this.model,
+      flags: this.flags,
+      sessions: this.sessions,
+      models: this.models,
+    };
+  }
+
+  /** A copy that owns its arrays, to move to another thread or process. */
   encode(): EncodedBatch {
     const n = this.length;
     return {
@@ -74,8 +103,8 @@ export class EntryBatch {
       session: this.session.slice(0, n),
       model: this.model.slice(0, n),
       flags: this.flags.slice(0, n),
-      sessions: this.sessions,
-      models: this.models,
+      sessions: [...this.sessions],
+      models: [...this.models],
     };
   }
 
@@ -86,11 +115,6 @@ export class EntryBatch {
     this.model = extend(new Uint32Array(this.capacity), this.model);
     this.flags = extend(new Uint8Array(this.capacity), this.flags);
   }
-}
-
-/** The buffers of a batch, for postMessage's transfer list. */
-export function transferables(batch: EncodedBatch): ArrayBuffer[] {
-  return [...Object.values(batch.floats), batch.session, batch.model, batch.flags].map((array) => array.buffer as ArrayBuffer);
 }
 
 function intern(value: string, table: string[], index: Map<string, number>): number {

@@ -1,8 +1,8 @@
+import { fork } from 'node:child_process';
 import { existsSync, readdirSync, statSync, type Stats } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
 import type { Clock, TimerHandle } from '../../../util/clock.js';
 import { errorMessage } from '../../../util/errors.js';
 import type { Logger } from '../../../util/logger.js';
@@ -16,7 +16,7 @@ import { EntryBatch, ENTRY_FLAG, NONE, type EncodedBatch } from './batch.js';
 import { SYNTHETIC_MODEL } from './line.js';
 import { messageCost, type PriceList } from './pricing.js';
 import { FLAG, RecordStore } from './records.js';
-import type { ReadRequest, ReadResult } from './read-worker.js';
+import type { ReaderMessage, ReadRequest, ReadResult } from './read-worker.js';
 import { scanAppended, type ScanCounters } from './scan.js';
 import { FolderWatcher } from './watcher.js';
 
@@ -37,11 +37,11 @@ export interface TranscriptReaderOptions {
   logger: Logger;
   /** Called after new lines were counted (once per batch). */
   onChange?: () => void;
-  /** Threads that parse a large batch of reads; 0: all in the bridge's thread. Default: up to 2, one per core. */
+  /** Processes that parse a large batch of reads; 0: all in the bridge's process. Default: up to 2, one per core. */
   workers?: number;
-  /** The compiled worker module; next to this one by default (absent when running from TypeScript sources). */
+  /** The compiled reader-process module; next to this one by default (absent when running from TypeScript sources). */
   workerScript?: string;
-  /** Batches of reads at least this large go to the workers (default 32 MiB). */
+  /** Batches of reads at least this large go to reader processes (default 32 MiB). */
   workerMinBytes?: number;
   /**
    * Notifications are gathered this long before the files they name are read (Claude Code writes
@@ -59,7 +59,7 @@ const DEFAULT_SETTLE_MS = 200;
  */
 const QUIET_AFTER_SWEEPS = 3;
 const QUIET_SWEEP_EVERY = 10;
-/** A batch of reads this large is parsed in worker threads (a first read, a full read again). */
+/** A batch of reads this large is parsed in reader processes (a first read, a full read again). */
 const WORKER_MIN_BYTES = 32 * 1024 * 1024;
 /** Unknown model names listed in /health (their count is always complete). */
 const MAX_LISTED_UNKNOWN = 20;
@@ -69,7 +69,7 @@ export interface ReaderCounters extends ScanCounters {
   synthetic_entries: number;
   bytes_read: number;
   full_reads: number;
-  /** Files parsed in worker threads (large batches of reads). */
+  /** Files parsed in reader processes (large batches of reads). */
   files_read_by_workers: number;
 }
 
@@ -119,6 +119,8 @@ export class TranscriptReader {
   private counters = zeroCounters();
   private readonly watcher: FolderWatcher;
   private readonly pendingFiles = new Set<string>();
+  /** The bridge's own reads go through one batch, emptied for each file. */
+  private readonly batch = new EntryBatch();
   private readonly pendingFolders = new Set<string>();
   private work: Promise<void> = Promise.resolve();
   private drainScheduled = false;
@@ -472,9 +474,10 @@ export class TranscriptReader {
   }
 
   private async readFile(tracked: TrackedFile): Promise<void> {
-    const batch = new EntryBatch();
+    const batch = this.batch;
+    batch.reset();
     const outcome = await scanAppended(tracked, this.counters, (entry, offset) => batch.push(entry, offset));
-    this.countBatch(tracked, batch.encode());
+    this.countBatch(tracked, batch.view(), 0, batch.length);
     if (outcome) this.noteRead(outcome.bytes);
   }
 
@@ -486,51 +489,69 @@ export class TranscriptReader {
   }
 
   /**
-   * Reads several files: in this thread when there is little to read, else in worker threads that
-   * parse the lines while this thread counts the entries they send back (in any order: the
-   * de-duplication compares reading order itself).
+   * Reads several files: in this process when there is little to read, else in reader processes
+   * (one per core) that parse the lines while this process counts the entries they send back, in
+   * any order (the de-duplication compares reading order itself). What a reader process fails to
+   * read is read here.
    */
   private async readMany(files: TrackedFile[], sizes: Map<TrackedFile, number>): Promise<void> {
     const script = this.workerScript();
-    const threads = Math.min(this.options.workers ?? Math.min(2, availableParallelism()), files.length);
+    const processes = Math.min(this.options.workers ?? Math.min(2, availableParallelism()), files.length);
     const pendingBytes = [...sizes.values()].reduce((sum, n) => sum + n, 0);
-    if (!script || threads < 2 || pendingBytes < (this.options.workerMinBytes ?? WORKER_MIN_BYTES)) {
+    if (!script || processes < 2 || pendingBytes < (this.options.workerMinBytes ?? WORKER_MIN_BYTES)) {
       for (const file of files) await this.readFile(file);
       return;
     }
-    // each thread gets its share up front (largest files first, to the least loaded thread) and
-    // sends every file's entries back as it finishes it: no round trip per file
-    const shares = Array.from({ length: threads }, () => ({ files: [] as TrackedFile[], bytes: 0 }));
+    // each process gets its share up front (largest files first, to the least loaded one)
+    const shares = Array.from({ length: processes }, () => ({ files: [] as TrackedFile[], bytes: 0 }));
     for (const file of [...files].sort((a, b) => (sizes.get(b) ?? 0) - (sizes.get(a) ?? 0))) {
       const share = shares.reduce((least, s) => (s.bytes < least.bytes ? s : least));
       share.files.push(file);
       share.bytes += sizes.get(file) ?? 0;
     }
-    const workers = shares.map(() => new Worker(script));
-    const run = (worker: Worker, share: { files: TrackedFile[] }) =>
-      new Promise<void>((resolve, reject) => {
-        worker.on('message', (result: ReadResult | 'done') => {
-          if (result === 'done') resolve();
-          else this.applyWorkerRead(result);
-        });
-        worker.once('error', reject);
-        worker.postMessage({ files: share.files } satisfies ReadRequest);
-      });
-    try {
-      await Promise.all(workers.map((worker, i) => run(worker, shares[i]!)));
-    } finally {
-      await Promise.all(workers.map((w) => w.terminate()));
+    const unread = new Set(files);
+    await Promise.all(shares.map((share) => this.readInProcess(script, share.files, unread)));
+    if (unread.size > 0) this.options.logger.warn('a transcript reader process failed; reading its files in the bridge', { files: unread.size });
+    for (const file of [...unread]) {
+      unread.delete(file);
+      await this.readFile(file);
     }
   }
 
-  private applyWorkerRead(result: ReadResult): void {
-    const tracked = this.fileById[result.file.id];
-    if (!tracked || tracked.path !== result.file.path) return;
-    Object.assign(tracked, result.file);
+  /** Resolves when the process has sent every file's entries, or has died (its unread files stay in `unread`). */
+  private readInProcess(script: string, files: TrackedFile[], unread: Set<TrackedFile>): Promise<void> {
+    return new Promise((resolve) => {
+      const child = fork(script, [], { serialization: 'advanced', execArgv: [], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+      const finish = () => {
+        child.removeAllListeners('message');
+        if (child.connected) child.disconnect();
+        resolve();
+      };
+      child.on('message', (message: ReaderMessage) => {
+        if (message === 'done') finish();
+        else this.applyProcessRead(message, unread);
+      });
+      child.once('error', finish);
+      child.once('exit', finish);
+      child.send({ files } satisfies ReadRequest);
+    });
+  }
+
+  private applyProcessRead(result: ReadResult, unread: Set<TrackedFile>): void {
     for (const [name, value] of Object.entries(result.counters) as [keyof ScanCounters, number][]) this.counters[name] += value;
-    this.countBatch(tracked, result.batch);
-    this.counters.files_read_by_workers += 1;
-    if (result.bytes !== null) this.noteRead(result.bytes);
+    const sessions = result.batch.sessions.map((name) => this.sessionOf(name));
+    let from = 0;
+    for (const read of result.reads) {
+      const to = from + read.entries;
+      const tracked = this.fileById[read.file.id];
+      if (tracked && tracked.path === read.file.path && unread.delete(tracked)) {
+        Object.assign(tracked, read.file);
+        this.countBatch(tracked, result.batch, from, to, sessions);
+        this.counters.files_read_by_workers += 1;
+        if (read.bytes !== null) this.noteRead(read.bytes);
+      }
+      from = to;
+    }
   }
 
   private workerScript(): string | null {
@@ -539,11 +560,10 @@ export class TranscriptReader {
     return existsSync(file) ? file : null;
   }
 
-  /** Counts the entries read from one file (by ccusage's de-duplication, in ccusage's reading order). */
-  private countBatch(file: TrackedFile, batch: EncodedBatch): void {
+  /** Counts one file's entries, `from` to `to` in the batch (by ccusage's de-duplication, in ccusage's reading order). */
+  private countBatch(file: TrackedFile, batch: EncodedBatch, from: number, to: number, sessions = batch.sessions.map((name) => this.sessionOf(name))): void {
     const f = batch.floats;
-    const sessions = batch.sessions.map((name) => this.sessionOf(name));
-    for (let i = 0; i < batch.length; i++) {
+    for (let i = from; i < to; i++) {
       const flags = batch.flags[i]!;
       const fast = (flags & ENTRY_FLAG.fast) !== 0;
       const model = batch.model[i] === NONE ? null : batch.models[batch.model[i]!]!;
