@@ -20,15 +20,16 @@ RUN { npm ci --omit=dev --no-audit --no-fund 2>/tmp/npm-ci.log \
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
-# Compiling needs TypeScript and the type packages, not the test tooling (jest, testcontainers:
-# some 400 packages): this stage's package.json keeps only those devDependencies, and npm installs
-# them (and the production dependencies) at the lockfile's versions.
+# Compiling needs TypeScript, the type packages and esbuild (it bundles the bin), not the test
+# tooling (jest, testcontainers: some 400 packages): this stage's package.json keeps only those
+# devDependencies, and npm installs them (and the production dependencies) at the lockfile's versions.
 RUN node -e "const fs = require('fs'); const p = require('./package.json'); \
-      const forBuild = (name) => name === 'typescript' || (name.startsWith('@types/') && name !== '@types/jest'); \
+      const forBuild = (name) => name === 'typescript' || name === 'esbuild' || (name.startsWith('@types/') && name !== '@types/jest'); \
       p.devDependencies = Object.fromEntries(Object.entries(p.devDependencies).filter(([name]) => forBuild(name))); \
       fs.writeFileSync('package.json', JSON.stringify(p, null, 2));" \
     && npm install --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
+COPY scripts/bundle-cli.mjs ./scripts/
 COPY src ./src
 RUN npm run build
 

@@ -1,7 +1,8 @@
 // `claude-bridge statusline` side by side with a bare Node start, bridge down and bridge up.
 //   npm run bench:statusline                 (builds first)
 //   node bench/statusline.bench.mjs --runs 40
-// Each round runs A (the status line command, fed the recorded status line input on stdin) and
+// Each round runs A (the status line command as the `claude-bridge` bin runs it, the bundled
+// dist/cli/claude-bridge.cjs, fed the recorded status line input on stdin) and
 // B (`node -e ''`) in turn, so a machine whose speed drifts slows both alike; the A/B ratio is
 // taken round by round and its median quoted. Wall time is measured here around the whole child
 // process; CPU (user+system) and peak RSS come from GNU time (/usr/bin/time), the operating
@@ -19,6 +20,7 @@ const root = path.join(here, '..');
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '30' } } });
 const RUNS = Number(values.runs);
 const TIME = '/usr/bin/time';
+const BIN = path.join(root, JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')).bin['claude-bridge']);
 const input = readFileSync(path.join(root, 'test', 'fixtures', 'claude-code', 'statusline-input.json'));
 
 function measure(command, args) {
@@ -65,7 +67,7 @@ async function startBridge() {
 }
 
 function scenario(name, url) {
-  const A = [process.execPath, [path.join(root, 'dist', 'cli', 'main.js'), 'statusline', '--url', url]];
+  const A = [process.execPath, [BIN, 'statusline', '--url', url]];
   const B = [process.execPath, ['-e', '']];
   measure(...A);
   measure(...B); // warm-up, not counted
@@ -81,7 +83,7 @@ function scenario(name, url) {
   console.log(`| A/B, median of the rounds' ratios | ${ratio('wall').toFixed(2)}× | ${ratio('cpu').toFixed(2)}× | ${ratio('peakMiB').toFixed(2)}× |`);
 }
 
-if (!existsSync(path.join(root, 'dist', 'cli', 'main.js'))) throw new Error('build first: npm run build');
+if (!existsSync(BIN)) throw new Error('build first: npm run build');
 scenario('bridge down (nothing listens on the port)', `http://127.0.0.1:${await freePort()}`);
 const bridge = await startBridge();
 try {

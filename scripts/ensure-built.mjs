@@ -28,8 +28,10 @@ if (!existsSync(installed) || statSync(installed).mtimeMs < statSync(lock).mtime
     run('npm install --no-audit --no-fund');
   }
 }
-const entry = path.join(root, 'dist', 'cli', 'main.js');
-if (!existsSync(entry) || statSync(entry).mtimeMs < newest(path.join(root, 'src'))) {
-  console.error('claude-bridge: building (tsc)…');
+// main.js from tsc, claude-bridge.cjs (the bin) from scripts/bundle-cli.mjs: both from src/
+const outputs = [path.join(root, 'dist', 'cli', 'main.js'), path.join(root, 'dist', 'cli', 'claude-bridge.cjs')];
+const sources = newest(path.join(root, 'src'));
+if (outputs.some((output) => !existsSync(output) || statSync(output).mtimeMs < sources)) {
+  console.error('claude-bridge: building (tsc, bundle)…');
   run('npm run build --silent');
 }

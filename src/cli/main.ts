@@ -130,14 +130,16 @@ async function run(argv: string[]): Promise<number> {
   return main(argv);
 }
 
-if (await invokedDirectly()) {
-  run(process.argv.slice(2)).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (error: unknown) => {
-      process.stderr.write(`claude-bridge: ${(error as Error).stack ?? String(error)}\n`);
-      process.exitCode = 1;
-    },
-  );
+/** Runs the command line and sets the process's exit code; also the way in from the `claude-bridge` bin (claude-bridge.ts). */
+export async function runCli(argv: string[]): Promise<void> {
+  try {
+    process.exitCode = await run(argv);
+  } catch (error) {
+    process.stderr.write(`claude-bridge: ${(error as Error).stack ?? String(error)}\n`);
+    process.exitCode = 1;
+  }
 }
+
+// not awaited: a top-level await still pending when the event loop empties (a command that never
+// settles) would end the process with exit code 13 instead of the command's own
+if (await invokedDirectly()) void runCli(process.argv.slice(2));

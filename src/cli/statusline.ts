@@ -1,5 +1,7 @@
 import { formatOffline, formatStatusline } from '../sources/statusline/format.js';
 import type { StatuslineView } from '../sources/statusline/view.js';
+import type * as Https from 'node:https';
+import type * as Net from 'node:net';
 import type { CliIO, Command } from './command.js';
 
 const DEFAULT_URL = 'http://127.0.0.1:8080';
@@ -17,6 +19,10 @@ const ANSWER_MAX_BYTES = 1024 * 1024;
  * is used).
  */
 type RawInput = Record<string, unknown>;
+interface Builtins {
+  'node:net': typeof Net;
+  'node:https': typeof Https;
+}
 
 /**
  * `claude-bridge statusline`: Claude Code's status line command. Whatever happens (bridge down,
@@ -116,7 +122,7 @@ async function askBridge(url: string, timeoutMs: number, input: RawInput | null,
 async function request(target: URL, method: string, headers: Record<string, string>, body: string | null, timeoutMs: number): Promise<string | null> {
   if (target.protocol === 'https:') return httpsRequest(target, method, headers, body, timeoutMs);
   if (target.protocol !== 'http:') return null;
-  const net = await import('node:net');
+  const net = await builtin('node:net');
   const payload = body === null ? Buffer.alloc(0) : Buffer.from(body);
   const head = [
     `${method} ${target.pathname}${target.search} HTTP/1.1`,
@@ -180,7 +186,7 @@ function parseResponse(raw: Buffer): string | null {
 }
 
 async function httpsRequest(target: URL, method: string, headers: Record<string, string>, body: string | null, timeoutMs: number): Promise<string | null> {
-  const https = await import('node:https');
+  const https = await builtin('node:https');
   return new Promise((resolve) => {
     const request = https.request(target, { method, headers, timeout: timeoutMs }, (response) => {
       const chunks: Buffer[] = [];
@@ -192,6 +198,16 @@ async function httpsRequest(target: URL, method: string, headers: Record<string,
     request.once('error', () => resolve(null));
     request.end(body ?? undefined);
   });
+}
+
+/**
+ * A Node built-in through process.getBuiltinModule (Node ≥ 20.16) where there is one: from the
+ * CommonJS bundle of this command (dist/cli/claude-bridge.cjs) an `import()` would start Node's
+ * ES module loader, which the bundle exists to avoid.
+ */
+async function builtin<Id extends keyof Builtins>(id: Id): Promise<Builtins[Id]> {
+  const loaded = process.getBuiltinModule?.(id) as Builtins[Id] | undefined;
+  return loaded ?? ((await import(id)) as Builtins[Id]);
 }
 
 /** All of stdin up to a size and a deadline; never waits on a terminal. */
