@@ -20,7 +20,11 @@ export const COMMANDS: CommandEntry[] = [
   {
     name: 'serve',
     summary: 'Run the bridge: HTTP API on :8080, sources, embedded alerting, recovery controller.',
-    load: async () => (await import('./serve.js')).serveCommand,
+    load: async () => {
+      // before the server's modules load: they are the first burst that would grow the heap
+      (await import('./heap.js')).keepYoungGenerationSmall(process.env);
+      return (await import('./serve.js')).serveCommand;
+    },
   },
   {
     name: 'rules',

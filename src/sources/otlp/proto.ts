@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import protobuf from 'protobufjs';
+import type protobuf from 'protobufjs';
 
 /**
  * The OTLP protobuf schema, as the OpenTelemetry JS project compiled it from the official proto
@@ -28,19 +28,27 @@ interface GeneratedRoot {
   };
 }
 
-const root = require('@opentelemetry/otlp-transformer/build/src/generated/root.js') as GeneratedRoot;
-const collector = root.opentelemetry.proto.collector;
-
 export type Signal = 'metrics' | 'logs';
 
-const REQUEST_TYPES: Record<Signal, GeneratedType> = {
-  metrics: collector.metrics.v1.ExportMetricsServiceRequest,
-  logs: collector.logs.v1.ExportLogsServiceRequest,
-};
-const RESPONSE_TYPES: Record<Signal, GeneratedType> = {
-  metrics: collector.metrics.v1.ExportMetricsServiceResponse,
-  logs: collector.logs.v1.ExportLogsServiceResponse,
-};
+interface SignalTypes {
+  request: GeneratedType;
+  response: GeneratedType;
+}
+
+let loaded: Record<Signal, SignalTypes> | null = null;
+
+/** Loaded on the first OTLP request: the generated schema is a few MiB of heap a bridge without telemetry never needs. */
+function typesOf(signal: Signal): SignalTypes {
+  if (!loaded) {
+    const root = require('@opentelemetry/otlp-transformer/build/src/generated/root.js') as GeneratedRoot;
+    const { collector } = root.opentelemetry.proto;
+    loaded = {
+      metrics: { request: collector.metrics.v1.ExportMetricsServiceRequest, response: collector.metrics.v1.ExportMetricsServiceResponse },
+      logs: { request: collector.logs.v1.ExportLogsServiceRequest, response: collector.logs.v1.ExportLogsServiceResponse },
+    };
+  }
+  return loaded[signal];
+}
 
 /**
  * The same shape as the OTLP/JSON encoding: lowerCamelCase names, 64-bit integers as decimal
@@ -50,13 +58,13 @@ const AS_OTLP_JSON: protobuf.IConversionOptions = { longs: String, enums: Number
 
 /** Decodes a binary Export<Signal>ServiceRequest; throws on bytes that are not one. */
 export function decodeRequest(signal: Signal, body: Uint8Array): Record<string, unknown> {
-  const type = REQUEST_TYPES[signal];
+  const type = typesOf(signal).request;
   return type.toObject(type.decode(body), AS_OTLP_JSON);
 }
 
 /** Encodes an Export<Signal>ServiceRequest from its OTLP/JSON form (tests and tools). */
 export function encodeRequest(signal: Signal, request: Record<string, unknown>): Uint8Array {
-  const type = REQUEST_TYPES[signal];
+  const type = typesOf(signal).request;
   return type.encode(type.fromObject(request)).finish();
 }
 
@@ -80,7 +88,7 @@ export function responseObject(signal: Signal, outcome: ExportOutcome): Record<s
 }
 
 export function encodeResponse(signal: Signal, outcome: ExportOutcome): Uint8Array {
-  const type = RESPONSE_TYPES[signal];
+  const type = typesOf(signal).response;
   return type.encode(type.fromObject(responseObject(signal, outcome))).finish();
 }
 
@@ -88,17 +96,23 @@ export function encodeResponse(signal: Signal, outcome: ExportOutcome): Uint8Arr
  * google.rpc.Status, the body of every OTLP/HTTP failure. Its two fields used here (code,
  * message) come from google/rpc/status.proto; the generated OTLP module does not include it.
  */
-const STATUS = protobuf.Type.fromJSON('Status', {
-  fields: { code: { type: 'int32', id: 1 }, message: { type: 'string', id: 2 } },
-});
+let status: protobuf.Type | null = null;
+
+function statusType(): protobuf.Type {
+  status ??= (require('protobufjs') as typeof protobuf).Type.fromJSON('Status', {
+    fields: { code: { type: 'int32', id: 1 }, message: { type: 'string', id: 2 } },
+  });
+  return status;
+}
 
 /** gRPC status codes named by the failures the receiver reports (google/rpc/code.proto). */
 export const RPC_CODE = { invalidArgument: 3, resourceExhausted: 8, unavailable: 14, unimplemented: 12, permissionDenied: 7 } as const;
 
 export function encodeStatus(code: number, message: string): Uint8Array {
-  return STATUS.encode(STATUS.create({ code, message })).finish();
+  const type = statusType();
+  return type.encode(type.create({ code, message })).finish();
 }
 
 export function decodeStatus(body: Uint8Array): { code: number; message: string } {
-  return STATUS.toObject(STATUS.decode(body), { defaults: true }) as { code: number; message: string };
+  return statusType().toObject(statusType().decode(body), { defaults: true }) as { code: number; message: string };
 }

@@ -1,4 +1,3 @@
-import { execa } from 'execa';
 import { errorMessage } from '../../util/errors.js';
 
 export interface RunOptions {
@@ -39,6 +38,8 @@ export class SubprocessError extends Error {
 export async function runSubprocess(file: string, args: string[], options: RunOptions): Promise<RunResult> {
   const startedAt = Date.now();
   let stopReason: SubprocessFailure | null = null;
+  // loaded on the first run: a bridge whose usage sources read files never needs it
+  const { execa } = await import('execa');
   let child;
   try {
     child = execa(file, args, {

@@ -90,35 +90,42 @@ export interface Unit {
 }
 
 interface Bucket {
-  rows: number[];
+  /** Live rows in this hour. */
+  count: number;
+  /** Its units, kept up to date on every add; null after a removal until summed again. */
   units: Unit[] | null;
 }
 
 /**
- * The entries of one report grouped by hour (blocks) with lazily summed units. Only buckets that
- * changed are summed again; `dirtyFrom` tells block identification where to resume.
+ * The entries of one report grouped by hour (blocks), summed into units as they are added. The
+ * rows themselves are not listed per hour (that was a tenth of the reader's memory): the rare
+ * removal (a transcript replaced or deleted) marks its hour stale, and the stale hours are summed
+ * again in one pass over the store, over the rows that carry `member` (the report's flag).
  */
 export class HourBuckets {
   private readonly buckets = new Map<number, Bucket>();
   private sortedHours: number[] = [];
   private sorted = true;
+  private stale = 0;
   /** The lowest unit key changed since `takeDirty`, or Infinity. */
   private dirty = -Infinity;
 
-  constructor(private readonly store: RecordStore) {}
+  constructor(
+    private readonly store: RecordStore,
+    private readonly member: number,
+  ) {}
 
   add(row: number): void {
     const hour = Math.floor(this.store.float.at[row]! / HOUR_MS);
     let bucket = this.buckets.get(hour);
     if (!bucket) {
-      bucket = { rows: [], units: null };
+      bucket = { count: 0, units: [] };
       this.buckets.set(hour, bucket);
       const last = this.sortedHours[this.sortedHours.length - 1];
       if (last !== undefined && hour < last) this.sorted = false;
       this.sortedHours.push(hour);
     }
-    bucket.rows.push(row);
-    // an append updates the hour's sums in place; only a removal has them summed again
+    bucket.count += 1;
     if (bucket.units) this.addToUnits(bucket.units, hour, row);
     this.dirty = Math.min(this.dirty, hour * 2);
   }
@@ -127,15 +134,17 @@ export class HourBuckets {
     const hour = Math.floor(this.store.float.at[row]! / HOUR_MS);
     const bucket = this.buckets.get(hour);
     if (!bucket) return;
-    const index = bucket.rows.lastIndexOf(row);
-    if (index >= 0) bucket.rows.splice(index, 1);
-    this.touch(bucket, hour);
+    bucket.count -= 1;
+    if (bucket.units) this.stale += 1;
+    bucket.units = null;
+    this.dirty = Math.min(this.dirty, hour * 2);
   }
 
   clear(): void {
     this.buckets.clear();
     this.sortedHours = [];
     this.sorted = true;
+    this.stale = 0;
     this.dirty = -Infinity;
   }
 
@@ -148,13 +157,12 @@ export class HourBuckets {
 
   /** Every non-empty unit with key ≥ `fromKey`, in time order. */
   *units(fromKey = -Infinity): Generator<Unit> {
+    if (this.stale > 0) this.resum();
     const hours = this.hours();
     let index = lowerBound(hours, Math.floor(fromKey / 2));
     for (; index < hours.length; index++) {
-      const hour = hours[index]!;
-      const bucket = this.buckets.get(hour);
-      if (!bucket || bucket.rows.length === 0) continue;
-      bucket.units ??= this.summarize(hour, bucket.rows);
+      const bucket = this.buckets.get(hours[index]!);
+      if (!bucket?.units || bucket.count === 0) continue;
       for (const unit of bucket.units) if (unit.key >= fromKey) yield unit;
     }
   }
@@ -167,15 +175,21 @@ export class HourBuckets {
     return this.sortedHours;
   }
 
-  private touch(bucket: Bucket, hour: number): void {
-    bucket.units = null;
-    this.dirty = Math.min(this.dirty, hour * 2);
-  }
-
-  private summarize(hour: number, rows: number[]): Unit[] {
-    const units: Unit[] = [];
-    for (const row of rows) this.addToUnits(units, hour, row);
-    return units;
+  /** Sums the stale hours again, in one pass over the store. */
+  private resum(): void {
+    const { store } = this;
+    const stale = new Set<number>();
+    for (const [hour, bucket] of this.buckets) {
+      if (bucket.units) continue;
+      bucket.units = [];
+      stale.add(hour);
+    }
+    for (let row = 0; row < store.rows; row++) {
+      if (!store.has(row, this.member)) continue;
+      const hour = Math.floor(store.float.at[row]! / HOUR_MS);
+      if (stale.has(hour)) this.addToUnits(this.buckets.get(hour)!.units!, hour, row);
+    }
+    this.stale = 0;
   }
 
   /** Adds one row to the units of its hour (kept in time order: the on-the-hour unit first). */
@@ -216,7 +230,8 @@ export function lowerBound(values: readonly number[], value: number): number {
  * hour (every zone's midnight falls on one).
  */
 export class DayBuckets {
-  private readonly buckets = new Map<string, { rows: number[]; aggregate: Aggregate | null }>();
+  /** Per day: live rows, and their sums (null after a removal until summed again, as in HourBuckets). */
+  private readonly buckets = new Map<string, { count: number; aggregate: Aggregate | null }>();
   private readonly intervals: { from: number; to: number; day: string }[] = [];
   private last: { from: number; to: number; day: string } | null = null;
   private readonly dayOfQuarter = new Map<number, string>();
@@ -226,6 +241,7 @@ export class DayBuckets {
   constructor(
     private readonly store: RecordStore,
     readonly timeZone: string,
+    private readonly member: number,
   ) {
     this.format = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' });
     this.wallClock = new Intl.DateTimeFormat('en-US', { timeZone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric' });
@@ -235,18 +251,17 @@ export class DayBuckets {
     const day = this.dayOf(this.store.float.at[row]!);
     let bucket = this.buckets.get(day);
     if (!bucket) {
-      bucket = { rows: [], aggregate: null };
+      bucket = { count: 0, aggregate: emptyAggregate() };
       this.buckets.set(day, bucket);
     }
-    bucket.rows.push(row);
+    bucket.count += 1;
     if (bucket.aggregate) addRow(bucket.aggregate, this.store, row);
   }
 
   remove(row: number): void {
     const bucket = this.buckets.get(this.dayOf(this.store.float.at[row]!));
     if (!bucket) return;
-    const index = bucket.rows.lastIndexOf(row);
-    if (index >= 0) bucket.rows.splice(index, 1);
+    bucket.count -= 1;
     bucket.aggregate = null;
   }
 
@@ -309,19 +324,30 @@ export class DayBuckets {
 
   day(date: string): Aggregate {
     const bucket = this.buckets.get(date);
-    if (!bucket || bucket.rows.length === 0) return emptyAggregate();
-    return (bucket.aggregate ??= this.sum(bucket.rows));
+    if (!bucket || bucket.count === 0) return emptyAggregate();
+    if (!bucket.aggregate) this.resum();
+    return bucket.aggregate!;
   }
 
   /** Every day with entries, oldest first. */
   days(): string[] {
-    return [...this.buckets.entries()].filter(([, b]) => b.rows.length > 0).map(([day]) => day).sort();
+    return [...this.buckets.entries()].filter(([, b]) => b.count > 0).map(([day]) => day).sort();
   }
 
-  private sum(rows: number[]): Aggregate {
-    const aggregate = emptyAggregate();
-    for (const row of rows) addRow(aggregate, this.store, row);
-    return aggregate;
+  /** Sums the stale days again, in one pass over the store. */
+  private resum(): void {
+    const { store } = this;
+    const stale = new Map<string, Aggregate>();
+    for (const [day, bucket] of this.buckets) {
+      if (bucket.aggregate) continue;
+      bucket.aggregate = emptyAggregate();
+      stale.set(day, bucket.aggregate);
+    }
+    for (let row = 0; row < store.rows; row++) {
+      if (!store.has(row, this.member)) continue;
+      const aggregate = stale.get(this.dayOf(store.float.at[row]!));
+      if (aggregate) addRow(aggregate, store, row);
+    }
   }
 }
 

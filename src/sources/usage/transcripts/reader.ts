@@ -5,6 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Clock, TimerHandle } from '../../../util/clock.js';
 import { errorMessage } from '../../../util/errors.js';
+import { collectGarbageNow } from '../../../util/full-gc.js';
 import type { Logger } from '../../../util/logger.js';
 import { projectDirs } from '../block-transcript.js';
 import { DayBuckets, HourBuckets } from './aggregates.js';
@@ -146,8 +147,8 @@ export class TranscriptReader {
   private lastReadAt: number | null = null;
 
   constructor(private readonly options: TranscriptReaderOptions) {
-    this.hours = new HourBuckets(this.store);
-    this.days = new DayBuckets(this.store, options.timeZone);
+    this.hours = new HourBuckets(this.store, FLAG.inBlocks);
+    this.days = new DayBuckets(this.store, options.timeZone, FLAG.inDaily);
     this.ledgers = new Ledgers(this.store, (a, oa, b, ob) => this.readingOrder(a, oa, b, ob), {
       added: (row, ledger) => this.counted(row, ledger, 1),
       removed: (row, ledger) => this.counted(row, ledger, -1),
@@ -242,6 +243,8 @@ export class TranscriptReader {
     await this.loadIndex();
     await this.sweepNow();
     this.initialized = true;
+    // the index file, the reader processes' messages and the store's old columns are garbage now
+    collectGarbageNow();
     this.scheduleSweep();
   }
 
@@ -516,6 +519,7 @@ export class TranscriptReader {
       unread.delete(file);
       await this.readFile(file);
     }
+    this.store.trim();
   }
 
   /** Resolves when the process has sent every file's entries, or has died (its unread files stay in `unread`). */

@@ -111,8 +111,22 @@ export class RecordStore {
     for (let row = this.length - 1; row >= 0; row--) if (!this.isLive(row)) this.free.push(row);
   }
 
+  /**
+   * Gives back the room doubling left after a large read (up to half the columns), keeping an
+   * eighth to grow into: a long-running bridge should hold what it counts, not twice that.
+   */
+  trim(): void {
+    const capacity = Math.max(4096, this.length + (this.length >>> 3));
+    if (capacity >= this.flags.length) return;
+    this.resize(capacity);
+  }
+
   private grow(capacity: number): void {
     if (capacity <= this.flags.length) return;
+    this.resize(capacity);
+  }
+
+  private resize(capacity: number): void {
     for (const name of FLOAT_COLUMNS) this.float[name] = copyInto(new Float64Array(capacity), this.float[name]);
     for (const name of INT_COLUMNS) this.int[name] = copyInto(new Uint32Array(capacity), this.int[name]);
     this.flags = copyInto(new Uint8Array(capacity), this.flags);
