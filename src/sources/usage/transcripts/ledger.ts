@@ -95,8 +95,8 @@ export class Ledgers {
 
   /** After the store was loaded from the index file. */
   reindex(): void {
-    this.byMessage.clear();
     const { store } = this;
+    this.byMessage.reset(store.live);
     for (let row = 0; row < store.rows; row++) {
       if (!store.isLive(row)) continue;
       const message = store.float.messageId[row]!;

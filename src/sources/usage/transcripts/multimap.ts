@@ -13,7 +13,7 @@ export class NumberMultiMap {
   private tombstones = 0;
 
   constructor(capacity = 1024) {
-    const size = 1 << Math.ceil(Math.log2(Math.max(16, capacity / MAX_LOAD)));
+    const size = tableSize(capacity);
     this.keys = new Float64Array(size);
     this.values = new Int32Array(size).fill(EMPTY);
   }
@@ -61,6 +61,16 @@ export class NumberMultiMap {
     }
   }
 
+  /** Empties the map, sized for `expected` entries (no rehash while they are added). */
+  reset(expected: number): void {
+    const size = tableSize(expected);
+    if (size !== this.values.length) {
+      this.keys = new Float64Array(size);
+      this.values = new Int32Array(size);
+    }
+    this.clear();
+  }
+
   clear(): void {
     this.values.fill(EMPTY);
     this.used = 0;
@@ -90,4 +100,8 @@ export class NumberMultiMap {
       if (value >= 0) this.add(oldKeys[i]!, value);
     }
   }
+}
+
+function tableSize(entries: number): number {
+  return 1 << Math.ceil(Math.log2(Math.max(16, entries / MAX_LOAD)));
 }

@@ -51,7 +51,8 @@ export class RecordStore {
   allocate(): number {
     const reused = this.free.pop();
     if (reused !== undefined) return reused;
-    if (this.length === this.flags.length) this.grow(this.length * 2);
+    // an eighth more at a time: a long-running bridge holds what it counts, not up to twice that
+    if (this.length === this.flags.length) this.grow(this.length + Math.max(4096, this.length >>> 3));
     return this.length++;
   }
 
@@ -99,21 +100,21 @@ export class RecordStore {
     };
   }
 
-  /** Replaces the contents with columns read back from the index file. */
+  /** Replaces the contents with columns read back from the index file (which become the store's). */
   load(columns: { float: Record<FloatColumn, Float64Array>; int: Record<IntColumn, Uint32Array>; flags: Uint8Array; rows: number }): void {
-    this.grow(Math.max(4096, columns.rows));
-    for (const name of FLOAT_COLUMNS) this.float[name].set(columns.float[name]);
-    for (const name of INT_COLUMNS) this.int[name].set(columns.int[name]);
-    this.flags.fill(0);
-    this.flags.set(columns.flags);
+    // the loaded columns are the store's own copies (index-file.ts): taken over, not copied again
+    for (const name of FLOAT_COLUMNS) this.float[name] = columns.float[name];
+    for (const name of INT_COLUMNS) this.int[name] = columns.int[name];
+    this.flags = columns.flags;
     this.length = columns.rows;
+    if (this.flags.length < 4096) this.resize(4096);
     this.free.length = 0;
     for (let row = this.length - 1; row >= 0; row--) if (!this.isLive(row)) this.free.push(row);
   }
 
   /**
-   * Gives back the room doubling left after a large read (up to half the columns), keeping an
-   * eighth to grow into: a long-running bridge should hold what it counts, not twice that.
+   * Gives back the room growing left after a large read, keeping an
+   * eighth to grow into.
    */
   trim(): void {
     const capacity = Math.max(4096, this.length + (this.length >>> 3));
