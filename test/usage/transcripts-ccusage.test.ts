@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { repoPath } from '../support/binaries.js';
 import { ManualClock } from '../support/manual-clock.js';
@@ -177,6 +178,25 @@ describe('the transcript reader counts what ccusage 20.0.24 counts (the real bin
     await expectSameAsCcusage(root, 'UTC', reader);
     expect(reader.status().files_read_by_workers).toBe(reader.status().files);
     expect(reader.status().entries_counted).toBeGreaterThan(1000);
+  }, 120_000);
+
+  it('a large first read made by an index-builder process, its index loaded: the same figures', async () => {
+    const root = generated(dirs.make(), 3, 30, 12);
+    const dist = (name: string) => repoPath('dist', 'sources', 'usage', 'transcripts', name);
+    const { reader } = readerFor(root, { workers: 2, workerScript: dist('read-worker.js'), workerMinBytes: 0, indexBuilder: dist('index-builder.js') });
+    await expectSameAsCcusage(root, 'UTC', reader);
+    const status = reader.status() as { first_reads_by_builder: number; files_read_by_workers: number; files: number; index: { file: string | null; loaded: boolean } };
+    expect(status).toMatchObject({ first_reads_by_builder: 1, files_read_by_workers: status.files, index: { file: null, loaded: true } });
+    expect(readdirSync(tmpdir()).filter((name) => name.startsWith('claude-bridge-index-'))).toEqual([]);
+  }, 120_000);
+
+  it('an index-builder process that dies: the bridge makes the first read itself, with the same figures', async () => {
+    const root = generated(dirs.make(), 3, 30, 13);
+    const dying = path.join(dirs.make('dying-'), 'dying-builder.mjs');
+    writeFileSync(dying, 'process.exit(3);\n');
+    const { reader } = readerFor(root, { workers: 2, workerMinBytes: 0, indexBuilder: dying });
+    await expectSameAsCcusage(root, 'UTC', reader);
+    expect(reader.status()).toMatchObject({ first_reads_by_builder: 0, last_error: null });
   }, 120_000);
 
   it('reader processes that die: the bridge reads their files itself, with the same figures', async () => {

@@ -1,6 +1,6 @@
 import { fork } from 'node:child_process';
-import { existsSync, readdirSync, statSync, type Stats } from 'node:fs';
-import { availableParallelism } from 'node:os';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, type Stats } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Clock, TimerHandle } from '../../../util/clock.js';
@@ -17,6 +17,7 @@ import { EntryBatch, ENTRY_FLAG, NONE, type EncodedBatch } from './batch.js';
 import { SYNTHETIC_MODEL } from './line.js';
 import { messageCost, type PriceList } from './pricing.js';
 import { FLAG, RecordStore } from './records.js';
+import type { BuildOutcome, BuildRequest } from './index-builder.js';
 import type { ReaderMessage, ReadRequest, ReadResult } from './read-worker.js';
 import { scanAppended, type ScanCounters } from './scan.js';
 import { FolderWatcher } from './watcher.js';
@@ -45,6 +46,11 @@ export interface TranscriptReaderOptions {
   /** Batches of reads at least this large go to reader processes (default 32 MiB). */
   workerMinBytes?: number;
   /**
+   * The compiled index-builder module, which makes a large first read in a process of its own
+   * (next to this one by default); false: the bridge's process makes it.
+   */
+  indexBuilder?: string | false;
+  /**
    * Notifications are gathered this long before the files they name are read (Claude Code writes
    * a message as several lines): one read and one poll per burst. Default 200 ms, on the clock.
    */
@@ -72,6 +78,8 @@ export interface ReaderCounters extends ScanCounters {
   full_reads: number;
   /** Files parsed in reader processes (large batches of reads). */
   files_read_by_workers: number;
+  /** 1 when the first read was made by an index-builder process and its index loaded. */
+  first_reads_by_builder: number;
 }
 
 function zeroCounters(): ReaderCounters {
@@ -87,6 +95,7 @@ function zeroCounters(): ReaderCounters {
     bytes_read: 0,
     full_reads: 0,
     files_read_by_workers: 0,
+    first_reads_by_builder: 0,
   };
 }
 
@@ -241,6 +250,7 @@ export class TranscriptReader {
 
   private async initialize(): Promise<void> {
     await this.loadIndex();
+    if (!this.indexStatus.loaded) await this.firstReadElsewhere();
     await this.sweepNow();
     this.initialized = true;
     // the index file, the reader processes' messages and the store's old columns are garbage now
@@ -248,8 +258,7 @@ export class TranscriptReader {
     this.scheduleSweep();
   }
 
-  private async loadIndex(): Promise<void> {
-    const file = this.options.indexFile;
+  private async loadIndex(file = this.options.indexFile): Promise<void> {
     if (!file) return;
     const loaded = await loadIndex(file);
     if (loaded === null) return;
@@ -285,6 +294,47 @@ export class TranscriptReader {
     this.ledgers.reindex();
     this.indexStatus.loaded = true;
     this.indexStatus.saved_at = header.savedAt;
+  }
+
+  /**
+   * A large first read is made by an index-builder process, and its index loaded here as on a
+   * restart (see index-builder.ts for why); with the index off, through a temporary file. Any
+   * failure leaves the read to this process.
+   */
+  private async firstReadElsewhere(): Promise<void> {
+    const script = this.indexBuilderScript();
+    const minBytes = this.options.workerMinBytes ?? WORKER_MIN_BYTES;
+    if (!script || this.options.workers === 0 || !transcriptBytesAtLeast(projectDirs(this.options.configDir), minBytes)) return;
+    const scratch = this.options.indexFile ? null : mkdtempSync(path.join(tmpdir(), 'claude-bridge-index-'));
+    const file = this.options.indexFile ?? path.join(scratch!, 'usage-transcripts.index');
+    try {
+      const outcome = await runIndexBuilder(script, {
+        configDir: this.options.configDir,
+        indexFile: file,
+        ...(this.options.workers !== undefined ? { workers: this.options.workers } : {}),
+        ...(this.options.workerScript !== undefined ? { workerScript: this.options.workerScript } : {}),
+        workerMinBytes: minBytes,
+      });
+      if (!outcome.built) {
+        this.options.logger.warn('the index-builder process failed; reading the transcripts in the bridge', { error: outcome.error });
+        return;
+      }
+      const problem = this.indexStatus.problem;
+      await this.loadIndex(file);
+      if (this.indexStatus.loaded) {
+        this.indexStatus.problem = problem;
+        this.counters.first_reads_by_builder = 1;
+      }
+    } finally {
+      if (scratch) rmSync(scratch, { recursive: true, force: true });
+    }
+  }
+
+  private indexBuilderScript(): string | null {
+    if (this.options.indexBuilder === false) return null;
+    if (this.options.indexBuilder) return this.options.indexBuilder;
+    const file = fileURLToPath(new URL('./index-builder.js', import.meta.url));
+    return existsSync(file) ? file : null;
   }
 
   /** Prices may have changed since the index was written (a new version, `usage.pricing`). */
@@ -536,7 +586,7 @@ export class TranscriptReader {
         else this.applyProcessRead(message, unread);
       });
       child.once('error', finish);
-      child.once('exit', finish);
+      child.once('close', finish);
       child.send({ files } satisfies ReadRequest);
     });
   }
@@ -719,6 +769,38 @@ export class TranscriptReader {
     const b = this.fileById[fileB]?.sortKey ?? '';
     return a < b ? -1 : a > b ? 1 : 0;
   }
+}
+
+/** Whether the transcripts under these folders add up to at least `bytes` (stops counting there). */
+function transcriptBytesAtLeast(folders: string[], bytes: number): boolean {
+  let total = 0;
+  const walk = (folder: string): boolean => {
+    let entries;
+    try {
+      entries = readdirSync(folder, { withFileTypes: true });
+    } catch {
+      return false;
+    }
+    for (const entry of entries) {
+      const full = path.join(folder, entry.name);
+      if (entry.isDirectory() ? walk(full) : entry.name.endsWith('.jsonl') && (total += statOrNull(full)?.size ?? 0) >= bytes) return true;
+    }
+    return false;
+  };
+  return folders.some(walk);
+}
+
+/** Runs an index-builder process to its end; never throws. */
+function runIndexBuilder(script: string, request: BuildRequest): Promise<BuildOutcome> {
+  return new Promise((resolve) => {
+    let outcome: BuildOutcome | null = null;
+    const child = fork(script, [], { serialization: 'advanced', execArgv: [], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+    child.on('message', (message: BuildOutcome) => (outcome = message));
+    child.once('error', (error) => resolve({ built: false, error: errorMessage(error) }));
+    // 'close' comes after the process exited and its IPC channel was read to the end
+    child.once('close', (code, signal) => resolve(outcome ?? { built: false, error: `exited with ${signal ?? `code ${code}`}` }));
+    child.send(request);
+  });
 }
 
 function statOrNull(file: string): Stats | null {
