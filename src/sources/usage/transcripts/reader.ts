@@ -617,17 +617,22 @@ export class TranscriptReader {
   /** Counts one file's entries, `from` to `to` in the batch (by ccusage's de-duplication, in ccusage's reading order). */
   private countBatch(file: TrackedFile, batch: EncodedBatch, from: number, to: number, sessions = batch.sessions.map((name) => this.sessionOf(name))): void {
     const f = batch.floats;
+    // per model of the batch, looked up once: its price, and its index (and its `-fast` one) in the store
+    const models = batch.models.map((name) => ({ name, synthetic: name === SYNTHETIC_MODEL, price: name === SYNTHETIC_MODEL ? null : this.options.prices.resolve(name), index: -1, fastIndex: -1 }));
+    let fileSession = -1;
     for (let i = from; i < to; i++) {
       const flags = batch.flags[i]!;
       const fast = (flags & ENTRY_FLAG.fast) !== 0;
-      const model = batch.model[i] === NONE ? null : batch.models[batch.model[i]!]!;
-      const synthetic = model === SYNTHETIC_MODEL;
-      if (synthetic) this.counters.synthetic_entries += 1;
-      const price = model === null || synthetic ? null : this.options.prices.resolve(model);
+      const model = batch.model[i] === NONE ? null : models[batch.model[i]!]!;
+      if (model?.synthetic) this.counters.synthetic_entries += 1;
+      let modelIndex = 0;
+      if (model !== null && fast && !model.synthetic) modelIndex = model.fastIndex >= 0 ? model.fastIndex : (model.fastIndex = this.modelOf(`${model.name}-fast`));
+      else if (model !== null) modelIndex = model.index >= 0 ? model.index : (model.index = this.modelOf(model.name));
       const tokens = { input: f.input[i]!, output: f.output[i]!, cacheWrite5m: f.cacheWrite5m[i]!, cacheWrite1h: f.cacheWrite1h[i]!, cacheRead: f.cacheRead[i]! };
       const given = f.costUsd[i]!;
-      const session = batch.session[i] === NONE ? this.sessionOf(file.session) : sessions[batch.session[i]!]!;
+      const session = batch.session[i] !== NONE ? sessions[batch.session[i]!]! : fileSession >= 0 ? fileSession : (fileSession = this.sessionOf(file.session));
       const reset = f.limitResetAt[i]!;
+      const price = model?.price ?? null;
       this.ledgers.add({
         at: f.at[i]!,
         messageId: f.messageId[i]!,
@@ -635,7 +640,7 @@ export class TranscriptReader {
         session,
         file: file.id,
         offset: f.offset[i]!,
-        model: this.modelOf(model === null ? null : fast && !synthetic ? `${model}-fast` : model),
+        model: modelIndex,
         tokens,
         cost: Number.isNaN(given) ? (price ? messageCost(price.rates, tokens, fast) : 0) : given,
         costGiven: !Number.isNaN(given),
