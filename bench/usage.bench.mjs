@@ -35,6 +35,7 @@ const { values } = parseArgs({
     rate: { type: 'string', default: '10' },
     seconds: { type: 'string', default: '60' },
     samples: { type: 'string', default: '100' },
+    settle: { type: 'string', default: '2' },
     only: { type: 'string' },
   },
 });
@@ -202,7 +203,8 @@ async function steadyState(history, bridge) {
   const rate = Number(values.rate);
   const seconds = Number(values.seconds);
   const writer = appender(history); // removed once the bridge has stopped: a removal would move the figures
-  await new Promise((resolve) => setTimeout(resolve, 2_000)); // settle after the first read
+  // after the first read: --settle 30 lets V8's memory reducer collect the first read's garbage first
+  await new Promise((resolve) => setTimeout(resolve, Number(values.settle) * 1000));
   const cpuBefore = cpuSeconds(bridge.pid);
   const rss = [];
   const started = performance.now();
