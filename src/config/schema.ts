@@ -193,8 +193,11 @@ const transcriptsSchema = z
     sweep_interval_s: positive.default(20),
     /** Keep the reader's index (offsets and counted entries) in state.dir, so a restart resumes instead of reading everything. */
     index: z.boolean().default(true),
-    /** How long after a change the index is written; changes in between are written together. */
-    index_flush_s: positive.default(60),
+    /**
+     * How long after a change the index is written; changes in between are written together. Each
+     * write is the whole index (and an fsync); after a crash, what was appended since is read again.
+     */
+    index_flush_s: positive.default(300),
   })
   .prefault({});
 

@@ -208,6 +208,53 @@ describe('the incremental transcript reader', () => {
     expect(reader.status()).toMatchObject({ project_dirs: [path.join(one.root, 'projects'), path.join(two.root, 'projects')] });
   });
 
+  it('while a session writes without pause, bursts are read at most every 500 ms (on the clock)', async () => {
+    const { root, file } = folder({ 'p/a.jsonl': line('a', 0) });
+    let changes = 0;
+    const clock = new ManualClock(INJECTED_NOW);
+    const { reader } = readerFor(root, { clock, watch: true, sweepIntervalMs: 3_600_000, onChange: () => changes++ });
+    await reader.start();
+    const timers = clock.pendingTimers();
+    const burst = async (id: string, n: number) => {
+      appendFileSync(file('p/a.jsonl'), line(id, n));
+      await eventually(
+        () => clock.pendingTimers() > timers,
+        () => `timers ${clock.pendingTimers()}, status ${JSON.stringify(reader.status())}`,
+      );
+    };
+    await burst('b', 1);
+    clock.advance(200);
+    await eventually(
+      () => changes === 1,
+      () => `status ${JSON.stringify(reader.status())}`,
+    );
+    expect(totals(reader).entries).toBe(2);
+    // the next burst (at the same clock time): its read waits until 500 ms after the previous one began
+    await burst('c', 2);
+    clock.advance(200);
+    await reader.settled();
+    expect(totals(reader).entries).toBe(2);
+    clock.advance(299);
+    await reader.settled();
+    expect(totals(reader).entries).toBe(2);
+    clock.advance(1);
+    await eventually(
+      () => changes === 2,
+      () => `status ${JSON.stringify(reader.status())}`,
+    );
+    expect(totals(reader).entries).toBe(3);
+    // after a pause, a burst is read 200 ms after it began again
+    clock.advance(1_000);
+    await burst('d', 3);
+    clock.advance(200);
+    await eventually(
+      () => changes === 3,
+      () => `status ${JSON.stringify(reader.status())}`,
+    );
+    expect(totals(reader).entries).toBe(4);
+    await reader.stop();
+  });
+
   it('notices an append through file-system notifications, without waiting for the sweep; a burst is read once, 200 ms (on the clock) after it began', async () => {
     const { root, file } = folder({ 'p/a.jsonl': line('a', 0) });
     let changes = 0;

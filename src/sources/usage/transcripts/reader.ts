@@ -55,11 +55,17 @@ export interface TranscriptReaderOptions {
    * a message as several lines): one read and one poll per burst. Default 200 ms, on the clock.
    */
   settleMs?: number;
+  /**
+   * While a session writes without pause, reads start at most this often (each one costs a read
+   * and a usage poll). Default 500 ms, on the clock.
+   */
+  minDrainIntervalMs?: number;
 }
 
 const BOTH_REPORTS: readonly LedgerName[] = ['blocks', 'daily'];
 const DAILY_ONLY: readonly LedgerName[] = ['daily'];
 const DEFAULT_SETTLE_MS = 200;
+const DEFAULT_MIN_DRAIN_INTERVAL_MS = 500;
 /**
  * While notifications work, a file that has not changed for this many sweeps is stat'ed on every
  * QUIET_SWEEP_EVERY-th sweep only (thousands of old transcripts cost a stat each).
@@ -134,6 +140,8 @@ export class TranscriptReader {
   private readonly pendingFolders = new Set<string>();
   private work: Promise<void> = Promise.resolve();
   private drainScheduled = false;
+  /** When the last burst's read began (on the clock). */
+  private lastDrainAt = -Infinity;
   private started: Promise<void> | null = null;
   /** The first read is done: from now on, new lines are announced through onChange. */
   private initialized = false;
@@ -372,16 +380,22 @@ export class TranscriptReader {
     this.scheduleDrain();
   }
 
-  /** Notifications arrive in bursts (one per written line): the reads they ask for are done once. */
+  /**
+   * Notifications arrive in bursts (one per written line): the reads they ask for are done once,
+   * and while a session writes without pause, bursts are read at most every minDrainIntervalMs.
+   */
   private scheduleDrain(): void {
     if (this.drainScheduled || this.stopped) return;
     this.drainScheduled = true;
+    const { clock } = this.options;
     const run = () => {
       this.drainScheduled = false;
+      this.lastDrainAt = clock.now();
       void this.enqueue(() => this.drain());
     };
-    const settle = this.options.settleMs ?? DEFAULT_SETTLE_MS;
-    if (settle > 0) this.options.clock.setTimeout(run, settle);
+    const spacing = this.lastDrainAt + (this.options.minDrainIntervalMs ?? DEFAULT_MIN_DRAIN_INTERVAL_MS) - clock.now();
+    const delay = Math.max(this.options.settleMs ?? DEFAULT_SETTLE_MS, spacing);
+    if (delay > 0) clock.setTimeout(run, delay);
     else setImmediate(run);
   }
 
