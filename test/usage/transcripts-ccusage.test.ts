@@ -183,7 +183,7 @@ describe('the transcript reader counts what ccusage 20.0.24 counts (the real bin
   it('a large first read made by an index-builder process, its index loaded: the same figures', async () => {
     const root = generated(dirs.make(), 3, 30, 12);
     const dist = (name: string) => repoPath('dist', 'sources', 'usage', 'transcripts', name);
-    const { reader } = readerFor(root, { workers: 2, workerScript: dist('read-worker.js'), workerMinBytes: 0, indexBuilder: dist('index-builder.js') });
+    const { reader } = readerFor(root, { workers: 2, workerScript: dist('read-worker.js'), workerMinBytes: 0, indexBuilder: dist('index-builder.js'), indexBuilderMinBytes: 0 });
     await expectSameAsCcusage(root, 'UTC', reader);
     const status = reader.status() as { first_reads_by_builder: number; files_read_by_workers: number; files: number; index: { file: string | null; loaded: boolean } };
     expect(status).toMatchObject({ first_reads_by_builder: 1, files_read_by_workers: status.files, index: { file: null, loaded: true } });
@@ -194,7 +194,7 @@ describe('the transcript reader counts what ccusage 20.0.24 counts (the real bin
     const root = generated(dirs.make(), 3, 30, 13);
     const dying = path.join(dirs.make('dying-'), 'dying-builder.mjs');
     writeFileSync(dying, 'process.exit(3);\n');
-    const { reader } = readerFor(root, { workers: 2, workerMinBytes: 0, indexBuilder: dying });
+    const { reader } = readerFor(root, { workers: 2, workerMinBytes: 0, indexBuilder: dying, indexBuilderMinBytes: 0 });
     await expectSameAsCcusage(root, 'UTC', reader);
     expect(reader.status()).toMatchObject({ first_reads_by_builder: 0, last_error: null });
   }, 120_000);

@@ -50,6 +50,8 @@ export interface TranscriptReaderOptions {
    * (next to this one by default); false: the bridge's process makes it.
    */
   indexBuilder?: string | false;
+  /** A first read at least this large goes to the index-builder process (default 256 MiB). */
+  indexBuilderMinBytes?: number;
   /**
    * Notifications are gathered this long before the files they name are read (Claude Code writes
    * a message as several lines): one read and one poll per burst. Default 200 ms, on the clock.
@@ -72,6 +74,11 @@ const DEFAULT_MIN_DRAIN_INTERVAL_MS = 500;
  */
 const QUIET_AFTER_SWEEPS = 3;
 const QUIET_SWEEP_EVERY = 10;
+/**
+ * A first read this large is made by an index-builder process: the hand-over through the index
+ * costs about half a second, worth it where the read would leave the bridge tens of MiB larger.
+ */
+const INDEX_BUILDER_MIN_BYTES = 256 * 1024 * 1024;
 /** A batch of reads this large is parsed in reader processes (a first read, a full read again). */
 const WORKER_MIN_BYTES = 32 * 1024 * 1024;
 /** Unknown model names listed in /health (their count is always complete). */
@@ -311,7 +318,7 @@ export class TranscriptReader {
    */
   private async firstReadElsewhere(): Promise<void> {
     const script = this.indexBuilderScript();
-    const minBytes = this.options.workerMinBytes ?? WORKER_MIN_BYTES;
+    const minBytes = this.options.indexBuilderMinBytes ?? INDEX_BUILDER_MIN_BYTES;
     if (!script || this.options.workers === 0 || !transcriptBytesAtLeast(projectDirs(this.options.configDir), minBytes)) return;
     const scratch = this.options.indexFile ? null : mkdtempSync(path.join(tmpdir(), 'claude-bridge-index-'));
     const file = this.options.indexFile ?? path.join(scratch!, 'usage-transcripts.index');
@@ -321,7 +328,7 @@ export class TranscriptReader {
         indexFile: file,
         ...(this.options.workers !== undefined ? { workers: this.options.workers } : {}),
         ...(this.options.workerScript !== undefined ? { workerScript: this.options.workerScript } : {}),
-        workerMinBytes: minBytes,
+        ...(this.options.workerMinBytes !== undefined ? { workerMinBytes: this.options.workerMinBytes } : {}),
       });
       if (!outcome.built) {
         this.options.logger.warn('the index-builder process failed; reading the transcripts in the bridge', { error: outcome.error });
