@@ -170,7 +170,7 @@ describe('the transcript reader counts what ccusage 20.0.24 counts (the real bin
     await expectSameAsCcusage(root, 'America/New_York');
   }, 120_000);
 
-  it('the same history read by reader processes (as a large first read is): the same figures', async () => {
+  it('the same history read by worker threads (as a large first read is): the same figures', async () => {
     const root = generated(dirs.make(), 4, 45, 9);
     const worker = repoPath('dist', 'sources', 'usage', 'transcripts', 'read-worker.js');
     expect(existsSync(worker)).toBe(true); // npm test builds dist/ first
@@ -199,9 +199,9 @@ describe('the transcript reader counts what ccusage 20.0.24 counts (the real bin
     expect(reader.status()).toMatchObject({ first_reads_by_builder: 0, last_error: null });
   }, 120_000);
 
-  it('reader processes that die: the bridge reads their files itself, with the same figures', async () => {
+  it('worker threads that die: the reader reads their files itself, with the same figures', async () => {
     const root = generated(dirs.make(), 3, 30, 10);
-    const dying = path.join(dirs.make('dying-'), 'dying-reader.mjs');
+    const dying = path.join(dirs.make('dying-'), 'dying-worker.mjs');
     writeFileSync(dying, 'process.exit(3);\n');
     const { reader } = readerFor(root, { workers: 2, workerScript: dying, workerMinBytes: 0 });
     await expectSameAsCcusage(root, 'UTC', reader);

@@ -23,8 +23,9 @@ export interface EncodedBatch {
 
 /**
  * The usage entries read from one file, in columns: ids already hashed, model and session names
- * in small tables. A reader process fills one and sends it over; the bridge fills one the same way
- * for what it reads itself (one batch, reused), so both count entries by one path.
+ * in small tables. A worker thread fills one and hands it over without copying; the reader's
+ * thread fills one the same way for what it reads itself (one batch, reused), so both count
+ * entries by one path.
  */
 export class EntryBatch {
   length = 0;
@@ -94,7 +95,7 @@ export class EntryBatch {
     };
   }
 
-  /** A copy that owns its arrays, to move to another thread or process. */
+  /** A copy that owns its arrays, to move to another thread. */
   encode(): EncodedBatch {
     const n = this.length;
     return {
@@ -115,6 +116,11 @@ export class EntryBatch {
     this.model = extend(new Uint32Array(this.capacity), this.model);
     this.flags = extend(new Uint8Array(this.capacity), this.flags);
   }
+}
+
+/** The buffers of an encoded batch (its own copies), for postMessage's transfer list. */
+export function transferables(batch: EncodedBatch): ArrayBuffer[] {
+  return [...Object.values(batch.floats), batch.session, batch.model, batch.flags].map((array) => array.buffer as ArrayBuffer);
 }
 
 function intern(value: string, table: string[], index: Map<string, number>): number {

@@ -17,8 +17,8 @@ export type BuildOutcome = { built: true } | { built: false; error: string };
 
 /**
  * A process that makes the first read of a large history and writes the index, which the bridge
- * then loads as on a restart. The read's counting allocates tens of MiB in bursts (the reader
- * processes' messages, the store growing) that the C allocator keeps as the process's own after
+ * then loads as on a restart. The read's counting allocates tens of MiB in bursts (the worker
+ * threads and their messages, the store growing) that the C allocator keeps as the process's own after
  * they are freed; here they go back to the system when this process exits, and the bridge holds
  * only what the index holds. Costs are worked out again with the bridge's prices on load.
  */

@@ -1,8 +1,9 @@
-import { EntryBatch, type EncodedBatch } from './batch.js';
+import { parentPort } from 'node:worker_threads';
+import { EntryBatch, transferables, type EncodedBatch } from './batch.js';
 import type { TrackedFile } from './files.js';
 import { scanAppended, zeroScanCounters, type ScanCounters } from './scan.js';
 
-/** The files one reader process reads, as the bridge tracks them. */
+/** The files one worker thread reads, as the reader tracks them. */
 export interface ReadRequest {
   files: TrackedFile[];
 }
@@ -23,22 +24,23 @@ export interface ReadResult {
 
 export type ReaderMessage = ReadResult | 'done';
 
-/** A message holds at most this many entries (a few MiB) or files: memory stays flat on both sides. */
+/** A message holds at most this many entries (a few MiB) or files: memory stays flat on both sides, with few messages. */
 const SEND_ENTRIES = 32_768;
 const SEND_FILES = 1_000;
 
 /**
- * A process of the first read: parses whole transcripts (JSON.parse is the cost) while the bridge
- * only counts the entries, so a large history is read on every core; and what the parsing
- * allocates goes back to the system when this process exits, instead of staying in the bridge.
+ * A worker thread of a large read: parses whole transcripts (JSON.parse is the cost) while the
+ * reader's thread only counts the entries, so the read runs on every core.
  */
-if (process.send) {
-  process.once('message', (request: ReadRequest) => {
-    void readAll(request.files).then(() => send('done'));
+const port = parentPort;
+if (port) {
+  port.once('message', (request: ReadRequest) => {
+    const send = (message: ReaderMessage) => port.postMessage(message, message === 'done' ? [] : transferables(message.batch));
+    void readAll(request.files, send).then(() => send('done'));
   });
 }
 
-async function readAll(files: TrackedFile[]): Promise<void> {
+async function readAll(files: TrackedFile[], send: (message: ReadResult) => void): Promise<void> {
   const batch = new EntryBatch();
   let reads: FileRead[] = [];
   let counters = zeroScanCounters();
@@ -53,17 +55,11 @@ async function readAll(files: TrackedFile[]): Promise<void> {
     }
     reads.push({ file, bytes, entries: batch.length - before });
     if (batch.length >= SEND_ENTRIES || reads.length >= SEND_FILES) {
-      await send({ reads, batch: batch.encode(), counters });
+      send({ reads, batch: batch.encode(), counters });
       batch.reset();
       reads = [];
       counters = zeroScanCounters();
     }
   }
-  if (reads.length > 0) await send({ reads, batch: batch.encode(), counters });
-}
-
-function send(message: ReaderMessage): Promise<void> {
-  return new Promise((resolve, reject) => {
-    process.send!(message, undefined, {}, (error) => (error ? reject(error) : resolve()));
-  });
+  if (reads.length > 0) send({ reads, batch: batch.encode(), counters });
 }

@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, type Stats } fr
 import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import type { Clock, TimerHandle } from '../../../util/clock.js';
 import { errorMessage } from '../../../util/errors.js';
 import { collectGarbageNow } from '../../../util/full-gc.js';
@@ -39,11 +40,11 @@ export interface TranscriptReaderOptions {
   logger: Logger;
   /** Called after new lines were counted (once per batch). */
   onChange?: () => void;
-  /** Processes that parse a large batch of reads; 0: all in the bridge's process. Default: up to 2, one per core. */
+  /** Threads that parse a large batch of reads; 0: all in the reader's thread (and no index-builder process). Default: up to 2, one per core. */
   workers?: number;
-  /** The compiled reader-process module; next to this one by default (absent when running from TypeScript sources). */
+  /** The compiled worker module; next to this one by default (absent when running from TypeScript sources). */
   workerScript?: string;
-  /** Batches of reads at least this large go to reader processes (default 32 MiB). */
+  /** Batches of reads at least this large go to the worker threads (default 32 MiB). */
   workerMinBytes?: number;
   /**
    * The compiled index-builder module, which makes a large first read in a process of its own
@@ -79,7 +80,7 @@ const QUIET_SWEEP_EVERY = 10;
  * costs about half a second, worth it where the read would leave the bridge tens of MiB larger.
  */
 const INDEX_BUILDER_MIN_BYTES = 256 * 1024 * 1024;
-/** A batch of reads this large is parsed in reader processes (a first read, a full read again). */
+/** A batch of reads this large is parsed in worker threads (a first read, a full read again). */
 const WORKER_MIN_BYTES = 32 * 1024 * 1024;
 /** Unknown model names listed in /health (their count is always complete). */
 const MAX_LISTED_UNKNOWN = 20;
@@ -89,7 +90,7 @@ export interface ReaderCounters extends ScanCounters {
   synthetic_entries: number;
   bytes_read: number;
   full_reads: number;
-  /** Files parsed in reader processes (large batches of reads). */
+  /** Files parsed in worker threads (large batches of reads). */
   files_read_by_workers: number;
   /** 1 when the first read was made by an index-builder process and its index loaded. */
   first_reads_by_builder: number;
@@ -268,7 +269,7 @@ export class TranscriptReader {
     if (!this.indexStatus.loaded) await this.firstReadElsewhere();
     await this.sweepNow();
     this.initialized = true;
-    // the index file, the reader processes' messages and the store's old columns are garbage now
+    // the index file, the worker threads' messages and the store's old columns are garbage now
     collectGarbageNow();
     this.scheduleSweep();
   }
@@ -563,29 +564,29 @@ export class TranscriptReader {
   }
 
   /**
-   * Reads several files: in this process when there is little to read, else in reader processes
-   * (one per core) that parse the lines while this process counts the entries they send back, in
-   * any order (the de-duplication compares reading order itself). What a reader process fails to
+   * Reads several files: in this thread when there is little to read, else in worker threads
+   * (one per core) that parse the lines while this thread counts the entries they send back, in
+   * any order (the de-duplication compares reading order itself). What a worker thread fails to
    * read is read here.
    */
   private async readMany(files: TrackedFile[], sizes: Map<TrackedFile, number>): Promise<void> {
     const script = this.workerScript();
-    const processes = Math.min(this.options.workers ?? Math.min(2, availableParallelism()), files.length);
+    const threads = Math.min(this.options.workers ?? Math.min(2, availableParallelism()), files.length);
     const pendingBytes = [...sizes.values()].reduce((sum, n) => sum + n, 0);
-    if (!script || processes < 2 || pendingBytes < (this.options.workerMinBytes ?? WORKER_MIN_BYTES)) {
+    if (!script || threads < 2 || pendingBytes < (this.options.workerMinBytes ?? WORKER_MIN_BYTES)) {
       for (const file of files) await this.readFile(file);
       return;
     }
-    // each process gets its share up front (largest files first, to the least loaded one)
-    const shares = Array.from({ length: processes }, () => ({ files: [] as TrackedFile[], bytes: 0 }));
+    // each thread gets its share up front (largest files first, to the least loaded one)
+    const shares = Array.from({ length: threads }, () => ({ files: [] as TrackedFile[], bytes: 0 }));
     for (const file of [...files].sort((a, b) => (sizes.get(b) ?? 0) - (sizes.get(a) ?? 0))) {
       const share = shares.reduce((least, s) => (s.bytes < least.bytes ? s : least));
       share.files.push(file);
       share.bytes += sizes.get(file) ?? 0;
     }
     const unread = new Set(files);
-    await Promise.all(shares.map((share) => this.readInProcess(script, share.files, unread)));
-    if (unread.size > 0) this.options.logger.warn('a transcript reader process failed; reading its files in the bridge', { files: unread.size });
+    await Promise.all(shares.map((share) => this.readInThread(script, share.files, unread)));
+    if (unread.size > 0) this.options.logger.warn('a transcript reader thread failed; reading its files in this thread', { files: unread.size });
     for (const file of [...unread]) {
       unread.delete(file);
       await this.readFile(file);
@@ -593,26 +594,26 @@ export class TranscriptReader {
     this.store.trim();
   }
 
-  /** Resolves when the process has sent every file's entries, or has died (its unread files stay in `unread`). */
-  private readInProcess(script: string, files: TrackedFile[], unread: Set<TrackedFile>): Promise<void> {
+  /** Resolves when the thread has sent every file's entries, or has died (its unread files stay in `unread`). */
+  private readInThread(script: string, files: TrackedFile[], unread: Set<TrackedFile>): Promise<void> {
     return new Promise((resolve) => {
-      const child = fork(script, [], { serialization: 'advanced', execArgv: [], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+      const worker = new Worker(script);
       const finish = () => {
-        child.removeAllListeners('message');
-        if (child.connected) child.disconnect();
+        worker.removeAllListeners('message');
+        void worker.terminate();
         resolve();
       };
-      child.on('message', (message: ReaderMessage) => {
+      worker.on('message', (message: ReaderMessage) => {
         if (message === 'done') finish();
-        else this.applyProcessRead(message, unread);
+        else this.applyThreadRead(message, unread);
       });
-      child.once('error', finish);
-      child.once('close', finish);
-      child.send({ files } satisfies ReadRequest);
+      worker.once('error', finish);
+      worker.once('exit', finish);
+      worker.postMessage({ files } satisfies ReadRequest);
     });
   }
 
-  private applyProcessRead(result: ReadResult, unread: Set<TrackedFile>): void {
+  private applyThreadRead(result: ReadResult, unread: Set<TrackedFile>): void {
     for (const [name, value] of Object.entries(result.counters) as [keyof ScanCounters, number][]) this.counters[name] += value;
     const sessions = result.batch.sessions.map((name) => this.sessionOf(name));
     let from = 0;
