@@ -22,7 +22,7 @@ export const COMMANDS: CommandEntry[] = [
     summary: 'Run the bridge: HTTP API on :8080, sources, embedded alerting, recovery controller.',
     load: async () => {
       // before the server's modules load: they are the first burst that would grow the heap
-      (await import('./heap.js')).keepYoungGenerationSmall(process.env);
+      (await import('./heap.js')).keepHeapSmall(process.env);
       return (await import('./serve.js')).serveCommand;
     },
   },
