@@ -615,14 +615,14 @@ export class TranscriptReader {
 
   private applyThreadRead(result: ReadResult, unread: Set<TrackedFile>): void {
     for (const [name, value] of Object.entries(result.counters) as [keyof ScanCounters, number][]) this.counters[name] += value;
-    const sessions = result.batch.sessions.map((name) => this.sessionOf(name));
+    const tables = this.tablesOf(result.batch);
     let from = 0;
     for (const read of result.reads) {
       const to = from + read.entries;
       const tracked = this.fileById[read.file.id];
       if (tracked && tracked.path === read.file.path && unread.delete(tracked)) {
         Object.assign(tracked, read.file);
-        this.countBatch(tracked, result.batch, from, to, sessions);
+        this.countBatch(tracked, result.batch, from, to, tables);
         this.counters.files_read_by_workers += 1;
         if (read.bytes !== null) this.noteRead(read.bytes);
       }
@@ -636,11 +636,17 @@ export class TranscriptReader {
     return existsSync(file) ? file : null;
   }
 
+  /** A batch's session and model tables, looked up once for all its files: session indexes; per model its price and (once used) its store indexes, plain and `-fast`. */
+  private tablesOf(batch: EncodedBatch): BatchTables {
+    return {
+      sessions: batch.sessions.map((name) => this.sessionOf(name)),
+      models: batch.models.map((name) => ({ name, synthetic: name === SYNTHETIC_MODEL, price: name === SYNTHETIC_MODEL ? null : this.options.prices.resolve(name), index: -1, fastIndex: -1 })),
+    };
+  }
+
   /** Counts one file's entries, `from` to `to` in the batch (by ccusage's de-duplication, in ccusage's reading order). */
-  private countBatch(file: TrackedFile, batch: EncodedBatch, from: number, to: number, sessions = batch.sessions.map((name) => this.sessionOf(name))): void {
+  private countBatch(file: TrackedFile, batch: EncodedBatch, from: number, to: number, { sessions, models } = this.tablesOf(batch)): void {
     const f = batch.floats;
-    // per model of the batch, looked up once: its price, and its index (and its `-fast` one) in the store
-    const models = batch.models.map((name) => ({ name, synthetic: name === SYNTHETIC_MODEL, price: name === SYNTHETIC_MODEL ? null : this.options.prices.resolve(name), index: -1, fastIndex: -1 }));
     let fileSession = -1;
     for (let i = from; i < to; i++) {
       const flags = batch.flags[i]!;
@@ -796,6 +802,11 @@ export class TranscriptReader {
     const b = this.fileById[fileB]?.sortKey ?? '';
     return a < b ? -1 : a > b ? 1 : 0;
   }
+}
+
+interface BatchTables {
+  sessions: number[];
+  models: { name: string; synthetic: boolean; price: ReturnType<PriceList['resolve']>; index: number; fastIndex: number }[];
 }
 
 /** Whether the transcripts under these folders add up to at least `bytes` (stops counting there). */
