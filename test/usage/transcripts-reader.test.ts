@@ -222,12 +222,14 @@ describe('the incremental transcript reader', () => {
         () => `timers ${clock.pendingTimers()}, status ${JSON.stringify(reader.status())}`,
       );
     };
+    const readsDone = (count: number) =>
+      eventually(
+        () => changes === count,
+        () => `status ${JSON.stringify(reader.status())}`,
+      );
     await burst('b', 1);
     clock.advance(200);
-    await eventually(
-      () => changes === 1,
-      () => `status ${JSON.stringify(reader.status())}`,
-    );
+    await readsDone(1);
     expect(totals(reader).entries).toBe(2);
     // the next burst (at the same clock time): its read waits until 500 ms after the previous one began
     await burst('c', 2);
@@ -238,19 +240,13 @@ describe('the incremental transcript reader', () => {
     await reader.settled();
     expect(totals(reader).entries).toBe(2);
     clock.advance(1);
-    await eventually(
-      () => changes === 2,
-      () => `status ${JSON.stringify(reader.status())}`,
-    );
+    await readsDone(2);
     expect(totals(reader).entries).toBe(3);
     // after a pause, a burst is read 200 ms after it began again
     clock.advance(1_000);
     await burst('d', 3);
     clock.advance(200);
-    await eventually(
-      () => changes === 3,
-      () => `status ${JSON.stringify(reader.status())}`,
-    );
+    await readsDone(3);
     expect(totals(reader).entries).toBe(4);
     await reader.stop();
   });
