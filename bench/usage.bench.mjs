@@ -168,6 +168,23 @@ function cpuSeconds(pid) {
   return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS; // utime, stime
 }
 
+/** CPU seconds of the main (JavaScript) thread and of the others (V8's GC threads, libuv's pool), by name. */
+function cpuByThread(pid) {
+  const byName = new Map();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')).replace(/\d+$/, '');
+      const key = tid === String(pid) ? 'main thread' : `other ${name} threads`;
+      const fields = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
+      byName.set(key, (byName.get(key) ?? 0) + (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS);
+    } catch {
+      // the thread ended between the listing and the read
+    }
+  }
+  return byName;
+}
+
 function rssMiB(pid, key = 'VmRSS') {
   const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith(`${key}:`));
   return Number(line.split(/\s+/)[1]) / 1024;
@@ -206,6 +223,7 @@ async function steadyState(history, bridge) {
   // after the first read: --settle 30 lets V8's memory reducer collect the first read's garbage first
   await new Promise((resolve) => setTimeout(resolve, Number(values.settle) * 1000));
   const cpuBefore = cpuSeconds(bridge.pid);
+  const threadsBefore = cpuByThread(bridge.pid);
   const rss = [];
   const started = performance.now();
   let sent = 0;
@@ -217,11 +235,13 @@ async function steadyState(history, bridge) {
   }
   const elapsed = (performance.now() - started) / 1000;
   const cpu = cpuSeconds(bridge.pid) - cpuBefore;
+  const threads = [...cpuByThread(bridge.pid)].map(([name, s]) => [name, s - (threadsBefore.get(name) ?? 0)]).filter(([, s]) => s > 0);
   const poll = ccusagePoll(history);
   console.log(`## steady state: ${sent} messages appended at ${rate}/s over ${elapsed.toFixed(0)} s\n`);
   console.log('| | CPU, % of one core | RSS MiB |');
   console.log('| --- | --- | --- |');
   console.log(`| bridge, transcript reader (file watch, reads ≥ 500 ms apart, 20 s sweep, 300 s index writes) | ${((cpu / elapsed) * 100).toFixed(2)} % | ${median(rss).toFixed(0)} median, ${Math.max(...rss).toFixed(0)} max, ${rssMiB(bridge.pid, 'VmHWM').toFixed(0)} peak (VmHWM) |`);
+  console.log(`| of which, by thread | ${threads.map(([name, s]) => `${name} ${((s / elapsed) * 100).toFixed(2)} %`).join(', ')} | — |`);
   console.log(`| the ccusage poll it replaces: blocks ∥ daily every 30 s (${poll.cpu.toFixed(2)} CPU s per poll, children's peak ${poll.peakMiB.toFixed(0)} MiB) | ${((poll.cpu / 30) * 100).toFixed(2)} % | — |\n`);
 }
 
