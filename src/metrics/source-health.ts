@@ -29,6 +29,7 @@ export class SourceHealth implements HealthReporter {
   private lastError: string | null = null;
   private lastErrorAt: number | null = null;
   private details: Record<string, unknown> = {};
+  private liveDetails: (() => Record<string, unknown>) | null = null;
 
   constructor(
     readonly name: string,
@@ -80,10 +81,12 @@ export class SourceHealth implements HealthReporter {
   private readonly metrics: { upGauge: Gauge; successGauge: Gauge; errorsCounter: Counter };
   private errorCount = 0;
 
-  success(details?: Record<string, unknown>): void {
+  /** `live`: details read at each status() instead of now (replaces the previous `live`). */
+  success(details?: Record<string, unknown>, live?: () => Record<string, unknown>): void {
     this.up = true;
     this.lastSuccess = this.clock.now();
     if (details) this.details = { ...this.details, ...details };
+    if (live) this.liveDetails = live;
     this.metrics.upGauge.set({ source: this.name }, 1);
     this.metrics.successGauge.set({ source: this.name }, this.lastSuccess / 1000);
   }
@@ -116,7 +119,7 @@ export class SourceHealth implements HealthReporter {
       last_success: iso(this.lastSuccess),
       last_error: this.lastError,
       last_error_at: iso(this.lastErrorAt),
-      details: { ...this.details },
+      details: { ...this.details, ...this.liveDetails?.() },
     };
   }
 }

@@ -23,8 +23,8 @@ export class UsageInputHealth implements HealthReporter {
     if (role === 'active') this.handle();
   }
 
-  success(details?: Record<string, unknown>): void {
-    this.activate().success(details);
+  success(details?: Record<string, unknown>, live?: () => Record<string, unknown>): void {
+    this.activate().success(details, live);
   }
 
   failure(error: string, details?: Record<string, unknown>): void {

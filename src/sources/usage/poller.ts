@@ -168,12 +168,13 @@ export class UsagePoller {
     const daily = this.deps.daily;
     const primaryHealth = primary ? this.healthOf(primary.name) : undefined;
     const blockDetails = () => (block?.ok ? block.value.details : {});
+    const live = block?.ok ? block.value.liveDetails : undefined;
     if (primary && daily && primary.name === daily.name) {
       const combined = block?.ok ? cost : block;
-      if (primaryHealth && combined) this.record(primaryHealth, combined, () => ({ ...blockDetails(), used_for: 'blocks and daily cost', selected: true }));
+      if (primaryHealth && combined) this.record(primaryHealth, combined, () => ({ ...blockDetails(), used_for: 'blocks and daily cost', selected: true }), live);
       return;
     }
-    if (primaryHealth && block) this.record(primaryHealth, block, () => ({ ...blockDetails(), hint: undefined, selected: true }));
+    if (primaryHealth && block) this.record(primaryHealth, block, () => ({ ...blockDetails(), hint: undefined, selected: true }), live);
     const dailyHealth = daily ? this.healthOf(daily.name) : undefined;
     if (dailyHealth && cost) this.record(dailyHealth, cost, () => ({ used_for: 'daily cost', selected: false }));
   }
@@ -182,10 +183,10 @@ export class UsagePoller {
     return this.deps.health.get(name);
   }
 
-  private record<T>(health: UsageInputHealth, outcome: Outcome<T>, details: () => Record<string, unknown>): void {
+  private record<T>(health: UsageInputHealth, outcome: Outcome<T>, details: () => Record<string, unknown>, live?: () => Record<string, unknown>): void {
     if (outcome.ok) {
       this.lastErrors.delete(health.name);
-      health.success(details());
+      health.success(details(), live);
     } else {
       this.fail(health, outcome);
     }

@@ -54,6 +54,11 @@ export interface UsageSnapshot {
   tokenLimit: number | null;
   /** Source-specific facts for /health (exit status, version, …). */
   details: Record<string, unknown>;
+  /**
+   * Facts read when /health asks instead of at each poll (the transcript reader's counters): the
+   * reader asks for a poll after each read, which should cost no more than the figures.
+   */
+  liveDetails?: () => Record<string, unknown>;
 }
 
 /**

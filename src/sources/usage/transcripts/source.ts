@@ -50,6 +50,9 @@ export function createTranscriptReader(options: TranscriptSourceOptions): Transc
  */
 export class TranscriptSource implements UsageSource {
   readonly name = TRANSCRIPTS_SOURCE;
+  /** The completed blocks' tokens as last derived: a read changes only the blocks at the end. */
+  private completed: { blocks: Block[]; tokens: number[] } = { blocks: [], tokens: [] };
+  private readonly liveDetails = () => this.reader.status();
 
   constructor(
     private readonly reader: TranscriptReader,
@@ -63,19 +66,34 @@ export class TranscriptSource implements UsageSource {
     const rule = this.usage.transcripts.block_rule;
     const last = this.reader.blocks(rule).at(-1);
     const active = last && isActiveBlock(last, now, rule) ? last : null;
-    const completed = this.reader
-      .blocks('claude-monitor')
-      .filter((block) => block.end <= now)
-      .map((block) => inputOutputTokens(block.aggregate.tokens));
     return {
       source: TRANSCRIPTS_SOURCE,
       takenAt: now,
       activeBlock: active ? this.activeBlockOf(active) : null,
-      completedBlockTokens: completed,
+      completedBlockTokens: this.completedBlockTokens(now),
       rateLimits: {},
       tokenLimit: null,
-      details: { block_rule: rule, ...this.reader.status() },
+      details: { block_rule: rule },
+      liveDetails: this.liveDetails,
     };
+  }
+
+  /**
+   * Input+output tokens of claude-monitor's blocks that ended by `now` (a prefix: blocks are in
+   * order). A block the reader kept is the same object, unchanged, so only the tail is derived again.
+   */
+  private completedBlockTokens(now: number): number[] {
+    const blocks = this.reader.blocks('claude-monitor');
+    let count = blocks.length;
+    while (count > 0 && blocks[count - 1]!.end > now) count--;
+    const cached = this.completed;
+    let same = 0;
+    while (same < Math.min(count, cached.blocks.length) && cached.blocks[same] === blocks[same]) same++;
+    if (same === count && cached.blocks.length === count) return cached.tokens;
+    const tokens = cached.tokens.slice(0, same);
+    for (let i = same; i < count; i++) tokens.push(inputOutputTokens(blocks[i]!.aggregate.tokens));
+    this.completed = { blocks: blocks.slice(0, count), tokens };
+    return tokens;
   }
 
   async stop(): Promise<void> {
