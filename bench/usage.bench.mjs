@@ -7,8 +7,10 @@
 //   first   — the first full read (a fresh index) in its own process, and one `ccusage blocks` run
 //             and one `ccusage daily` run, in turn, --runs times: wall, CPU and peak RSS (GNU time);
 //   steady  — `claude-bridge serve` (source: transcripts) while a session appends --rate messages
-//             a second for --seconds: the bridge's CPU (from /proc) as % of one core, its RSS; next
-//             to it the CPU of the ccusage poll it replaces (blocks ∥ daily every 30 s);
+//             a second for --seconds (measured after --warmup seconds of appends, starting --settle
+//             seconds after the first read): the bridge's CPU (from /proc) as % of one core, split
+//             by thread, its RSS; next to it the CPU of the ccusage poll it replaces (blocks ∥ daily
+//             every 30 s);
 //   latency — one message appended at a time: how long until /prometheus shows it (p50, p99, max).
 // Appends go to a new session file in the history; the history is left as it was otherwise.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
@@ -36,6 +38,7 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '60' },
     samples: { type: 'string', default: '100' },
     settle: { type: 'string', default: '2' },
+    warmup: { type: 'string', default: '0' },
     only: { type: 'string' },
   },
 });
@@ -222,22 +225,28 @@ async function steadyState(history, bridge) {
   const writer = appender(history); // removed once the bridge has stopped: a removal would move the figures
   // after the first read: --settle 30 lets V8's memory reducer collect the first read's garbage first
   await new Promise((resolve) => setTimeout(resolve, Number(values.settle) * 1000));
-  const cpuBefore = cpuSeconds(bridge.pid);
-  const threadsBefore = cpuByThread(bridge.pid);
+  // --warmup: appends before the measured window, while V8 still optimises the code they run
+  const warmup = Number(values.warmup);
   const rss = [];
-  const started = performance.now();
+  const writing = performance.now();
   let sent = 0;
-  while (performance.now() - started < seconds * 1000) {
-    const due = Math.floor(((performance.now() - started) / 1000) * rate);
+  let measured = null;
+  while (performance.now() - writing < (warmup + seconds) * 1000) {
+    const due = Math.floor(((performance.now() - writing) / 1000) * rate);
     for (; sent < due; sent++) writer.append();
-    if (sent % rate === 0) rss.push(rssMiB(bridge.pid));
+    if (!measured && performance.now() - writing >= warmup * 1000) {
+      measured = { started: performance.now(), sent, cpu: cpuSeconds(bridge.pid), threads: cpuByThread(bridge.pid) };
+    }
+    if (measured && sent % rate === 0) rss.push(rssMiB(bridge.pid));
     await new Promise((resolve) => setTimeout(resolve, 1000 / rate / 2));
   }
+  const { started, cpu: cpuBefore, threads: threadsBefore } = measured;
+  sent -= measured.sent;
   const elapsed = (performance.now() - started) / 1000;
   const cpu = cpuSeconds(bridge.pid) - cpuBefore;
   const threads = [...cpuByThread(bridge.pid)].map(([name, s]) => [name, s - (threadsBefore.get(name) ?? 0)]).filter(([, s]) => s > 0);
   const poll = ccusagePoll(history);
-  console.log(`## steady state: ${sent} messages appended at ${rate}/s over ${elapsed.toFixed(0)} s\n`);
+  console.log(`## steady state: ${sent} messages appended at ${rate}/s over ${elapsed.toFixed(0)} s (after ${warmup} s of appends not measured)\n`);
   console.log('| | CPU, % of one core | RSS MiB |');
   console.log('| --- | --- | --- |');
   console.log(`| bridge, transcript reader (file watch, reads ≥ 500 ms apart, 20 s sweep, 300 s index writes) | ${((cpu / elapsed) * 100).toFixed(2)} % | ${median(rss).toFixed(0)} median, ${Math.max(...rss).toFixed(0)} max, ${rssMiB(bridge.pid, 'VmHWM').toFixed(0)} peak (VmHWM) |`);
