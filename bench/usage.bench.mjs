@@ -166,21 +166,19 @@ async function until(condition, timeoutMs) {
   }
 }
 
-function cpuSeconds(pid) {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+function cpuSeconds(pid, file = `/proc/${pid}/stat`) {
+  const stat = readFileSync(file, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS; // utime, stime
 }
 
-/** CPU seconds of the main (JavaScript) thread and of the others (V8's GC threads, libuv's pool), by name. */
+/** CPU seconds of the main (JavaScript) thread and of all the others (V8's compiler and GC, libuv's pool). */
 function cpuByThread(pid) {
   const byName = new Map();
   for (const tid of readdirSync(`/proc/${pid}/task`)) {
     try {
-      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')).replace(/\d+$/, '');
-      const key = tid === String(pid) ? 'main thread' : `other ${name} threads`;
-      const fields = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
-      byName.set(key, (byName.get(key) ?? 0) + (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS);
+      const key = tid === String(pid) ? 'main thread' : 'other threads';
+      byName.set(key, (byName.get(key) ?? 0) + cpuSeconds(pid, `/proc/${pid}/task/${tid}/stat`));
     } catch {
       // the thread ended between the listing and the read
     }

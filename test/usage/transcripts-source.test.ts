@@ -15,7 +15,7 @@ describe('the transcripts usage source', () => {
   afterAll(() => dirs.cleanup());
 
   it("derives the completed blocks' tokens again only where the reader's blocks changed, and always as a full derivation would", async () => {
-    // five claude-monitor blocks (a gap of 5 h or more starts the next), the last one active
+    // four claude-monitor blocks (a gap of 5 h or more starts the next), all ended by hour 27
     const root = writeTranscripts(dirs.make(), {
       'p/a.jsonl': [entry('a1', 0), entry('a2', 1), entry('a3', 6)],
       'p/b.jsonl': [entry('b1', 12), entry('b2', 18, 300)],
