@@ -19,6 +19,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { freePort } from './free-port.mjs';
+import { cpuSeconds, statusBytes } from './proc.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
@@ -83,11 +84,7 @@ function send(agent, port, { method, path: pathname, body }) {
 
 /** VmRSS and VmHWM (peak) of a process, in bytes, and its CPU seconds (user + system). */
 function processFigures(pid) {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = (field) => Number(new RegExp(`^${field}:\\s+(\\d+)`, 'm').exec(status)[1]) * 1024;
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  const ticks = Number(stat[11]) + Number(stat[12]); // utime, stime (fields 14 and 15)
-  return { rss: kb('VmRSS'), peak: kb('VmHWM'), cpuSeconds: ticks / 100 };
+  return { rss: statusBytes(pid, 'VmRSS'), peak: statusBytes(pid, 'VmHWM'), cpuSeconds: cpuSeconds(pid) };
 }
 
 function percentile(sorted, p) {

@@ -14,18 +14,18 @@
 //   latency — one message appended at a time: how long until /prometheus shows it (p50, p99, max).
 // Appends go to a new session file in the history; the history is left as it was otherwise.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { freePort } from './free-port.mjs';
+import { cpuSeconds, statusBytes } from './proc.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.join(here, '..');
 const dist = (...parts) => path.join(root, 'dist', ...parts);
 const TIME = '/usr/bin/time';
-const CLOCK_TICKS = 100; // USER_HZ, /proc/<pid>/stat's unit on Linux
 
 const { values } = parseArgs({
   options: {
@@ -166,12 +166,6 @@ async function until(condition, timeoutMs) {
   }
 }
 
-function cpuSeconds(pid, file = `/proc/${pid}/stat`) {
-  const stat = readFileSync(file, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS; // utime, stime
-}
-
 /** CPU seconds of the main (JavaScript) thread and of all the others (V8's compiler and GC, libuv's pool). */
 function cpuByThread(pid) {
   const byName = new Map();
@@ -187,8 +181,7 @@ function cpuByThread(pid) {
 }
 
 function rssMiB(pid, key = 'VmRSS') {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith(`${key}:`));
-  return Number(line.split(/\s+/)[1]) / 1024;
+  return statusBytes(pid, key) / 1024 / 1024;
 }
 
 /** Session files the bench appended to, removed after the bridge stopped. */
