@@ -31,7 +31,9 @@ RUN node -e "const fs = require('fs'); const p = require('./package.json'); \
 COPY tsconfig.json tsconfig.build.json ./
 COPY scripts/bundle-cli.mjs ./scripts/
 COPY src ./src
-RUN npm run build
+# build:js, not build: the slim image has no C compiler for the optional native line scanner
+# (scripts/build-native.mjs), so the bridge in the image reads transcripts in JavaScript.
+RUN npm run build:js
 
 FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production \

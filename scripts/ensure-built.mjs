@@ -4,6 +4,7 @@ import { execSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { nativeUpToDate } from './build-native.mjs';
 
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 const run = (cmd, stderr = 'inherit') => execSync(cmd, { cwd: root, stdio: ['ignore', 'inherit', stderr] });
@@ -35,3 +36,5 @@ if (outputs.some((output) => !existsSync(output) || statSync(output).mtimeMs < s
   console.error('claude-bridge: building (tsc, bundle)…');
   run('npm run build --silent');
 }
+// the optional native line scanner: tried again only when its sources change (build-native.mjs)
+if (!nativeUpToDate()) run('node scripts/build-native.mjs');

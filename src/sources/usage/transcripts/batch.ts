@@ -1,5 +1,6 @@
 import { hash53 } from './hash.js';
 import type { UsageEntry } from './line.js';
+import { ROW } from './native-scan.js';
 import { NO_ID } from './records.js';
 
 /** No string: the entry named no model, or no session of its own. */
@@ -38,6 +39,9 @@ export class EntryBatch {
   private readonly models: string[] = [];
   private readonly sessionIndex = new Map<string, number>();
   private readonly modelIndex = new Map<string, number>();
+  /** The scanner's hashes of session and model names: a string is made once per name and batch, not per line. */
+  private readonly sessionByHash = new Map<number, number>();
+  private readonly modelByHash = new Map<number, number>();
 
   constructor() {
     for (const name of FLOATS) this.floats[name] = new Float64Array(this.capacity);
@@ -67,6 +71,41 @@ export class EntryBatch {
       (entry.reports === 'daily' ? ENTRY_FLAG.dailyOnly : 0);
   }
 
+  /**
+   * An entry the native scanner read into `rows` at `r` (ids hashed there already); its strings
+   * are ASCII spans of `buffer`, the line it came from.
+   */
+  pushScanned(rows: Float64Array, r: number, buffer: Buffer, offset: number): void {
+    if (this.length === this.capacity) this.grow();
+    const i = this.length++;
+    const f = this.floats;
+    f.at[i] = rows[r + ROW.at]!;
+    f.messageId[i] = rows[r + ROW.messageHash]!;
+    f.requestId[i] = rows[r + ROW.requestHash]!;
+    f.input[i] = rows[r + ROW.input]!;
+    f.output[i] = rows[r + ROW.output]!;
+    f.cacheWrite5m[i] = rows[r + ROW.cacheWrite5m]!;
+    f.cacheWrite1h[i] = rows[r + ROW.cacheWrite1h]!;
+    f.cacheRead[i] = rows[r + ROW.cacheRead]!;
+    const costStart = rows[r + ROW.costStart]!;
+    f.costUsd[i] = costStart < 0 ? NaN : Number(buffer.toString('latin1', costStart, rows[r + ROW.costEnd]));
+    f.limitResetAt[i] = NaN;
+    f.offset[i] = offset;
+    const sessionStart = rows[r + ROW.sessionStart]!;
+    this.session[i] = sessionStart < 0 ? NONE : this.sessionByHash.get(rows[r + ROW.sessionHash]!) ?? this.internSpan(rows, r + ROW.sessionStart, buffer, this.sessions, this.sessionIndex, this.sessionByHash);
+    const modelStart = rows[r + ROW.modelStart]!;
+    this.model[i] = modelStart < 0 ? NONE : this.modelByHash.get(rows[r + ROW.modelHash]!) ?? this.internSpan(rows, r + ROW.modelStart, buffer, this.models, this.modelIndex, this.modelByHash);
+    // the scanner's flags are ENTRY_FLAG's bits
+    this.flags[i] = rows[r + ROW.flags]!;
+  }
+
+  /** A name at rows[at] (start, end, hash), made a string the first time its hash is seen. */
+  private internSpan(rows: Float64Array, at: number, buffer: Buffer, table: string[], index: Map<string, number>, byHash: Map<number, number>): number {
+    const found = intern(buffer.toString('latin1', rows[at], rows[at + 1]), table, index);
+    byHash.set(rows[at + 2]!, found);
+    return found;
+  }
+
   /** Empties the batch for the next file or files, keeping its arrays. */
   reset(): void {
     this.length = 0;
@@ -74,6 +113,8 @@ export class EntryBatch {
     this.models.length = 0;
     this.sessionIndex.clear();
     this.modelIndex.clear();
+    this.sessionByHash.clear();
+    this.modelByHash.clear();
   }
 
   /** Drops the entries after the first `length` (what a failed read of one file had added). */

@@ -88,6 +88,27 @@ export interface ReadOutcome {
   stats: Stats;
 }
 
+/**
+ * One read buffer for a run of reads (a first read's thousands of files): each file would
+ * otherwise allocate, fault in and leave for the collector a buffer of its own size.
+ */
+export class ReadBuffer {
+  private buffer: Buffer | null = null;
+
+  /** A buffer of at least `size` bytes, valid until the next call. */
+  get(size: number): Buffer {
+    if (!this.buffer || this.buffer.length < size) this.buffer = Buffer.allocUnsafe(Math.max(size, CHUNK_BYTES));
+    return this.buffer;
+  }
+}
+
+export interface ReadOptions {
+  /** Replaces the search for marked lines in each chunk: hands them on itself (the native scanner) and returns the bytes done with, as markedLines does. */
+  chunkLines?: (buffer: Buffer, offset: number) => number;
+  /** Where to read, for a run of reads; else each read allocates. */
+  readBuffer?: ReadBuffer;
+}
+
 /** Gives the event loop a turn (HTTP requests, hook decisions) between chunks of a long read. */
 const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
@@ -107,6 +128,7 @@ export async function readAppended(
   marker: Buffer,
   onLine: (buffer: Buffer, start: number, end: number, offset: number) => void,
   acceptTail: (buffer: Buffer, start: number, end: number) => boolean,
+  { chunkLines, readBuffer }: ReadOptions = {},
 ): Promise<ReadOutcome | null> {
   let fd: number;
   try {
@@ -121,21 +143,22 @@ export async function readAppended(
     let carry: Buffer | null = null;
     let carryOffset = position;
     const chunkBytes = Math.min(CHUNK_BYTES, Math.max(1, end - position));
-    let chunk = Buffer.allocUnsafe(chunkBytes);
+    const allocate = (size: number) => (readBuffer ? readBuffer.get(size) : Buffer.allocUnsafe(size));
+    let chunk = allocate(chunkBytes);
     let first = true;
     while (position < end) {
       if (!first) await yieldToLoop();
       first = false;
       // a line longer than a chunk is assembled in a larger buffer; otherwise only its start is copied
       const carried = carry?.length ?? 0;
-      if (chunk.length < carried + chunkBytes) chunk = Buffer.allocUnsafe(carried + chunkBytes);
+      if (chunk.length < carried + chunkBytes) chunk = allocate(carried + chunkBytes);
       if (carry) carry.copy(chunk, 0);
       const bytesRead = readSync(fd, chunk, carried, Math.min(chunkBytes, end - position), position);
       if (bytesRead === 0) break;
       if (position === 0 && file.headLength === 0) setHead(file, chunk.subarray(carried, carried + Math.min(bytesRead, HEAD_BYTES)));
       position += bytesRead;
       const buffer = chunk.subarray(0, carried + bytesRead);
-      const consumed = markedLines(buffer, marker, (start, lineEnd) => onLine(buffer, start, lineEnd, carryOffset + start));
+      const consumed = chunkLines ? chunkLines(buffer, carryOffset) : markedLines(buffer, marker, (start, lineEnd) => onLine(buffer, start, lineEnd, carryOffset + start));
       carryOffset += consumed;
       carry = consumed < buffer.length ? Buffer.from(buffer.subarray(consumed)) : null;
     }

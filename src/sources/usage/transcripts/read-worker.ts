@@ -1,6 +1,6 @@
 import { parentPort } from 'node:worker_threads';
 import { EntryBatch, transferables, type EncodedBatch } from './batch.js';
-import type { TrackedFile } from './files.js';
+import { ReadBuffer, type TrackedFile } from './files.js';
 import { scanAppended, zeroScanCounters, type ScanCounters } from './scan.js';
 
 /** The files one worker thread reads, as the reader tracks them. */
@@ -24,13 +24,16 @@ export interface ReadResult {
 
 export type ReaderMessage = ReadResult | 'done';
 
-/** A message holds at most this many entries (a few MiB) or files: memory stays flat on both sides, with few messages. */
-const SEND_ENTRIES = 32_768;
-const SEND_FILES = 1_000;
+/**
+ * A message holds at most this many entries (about 200 KiB) or files: small enough that the
+ * reader's thread counts one while this thread reads the next, and memory stays flat on both sides.
+ */
+const SEND_ENTRIES = 2_048;
+const SEND_FILES = 50;
 
 /**
- * A worker thread of a large read: parses whole transcripts (JSON.parse is the cost) while the
- * reader's thread only counts the entries, so the read runs on every core.
+ * A worker thread of a large read: reads and parses whole transcripts while the reader's thread
+ * only counts the entries, so the read runs on more than one core.
  */
 const port = parentPort;
 if (port) {
@@ -42,13 +45,14 @@ if (port) {
 
 async function readAll(files: TrackedFile[], send: (message: ReadResult) => void): Promise<void> {
   const batch = new EntryBatch();
+  const readBuffer = new ReadBuffer();
   let reads: FileRead[] = [];
   let counters = zeroScanCounters();
   for (const file of files) {
     const before = batch.length;
     let bytes: number | null;
     try {
-      bytes = (await scanAppended(file, counters, (entry, offset) => batch.push(entry, offset)))?.bytes ?? null;
+      bytes = (await scanAppended(file, counters, batch, { readBuffer }))?.bytes ?? null;
     } catch {
       batch.truncate(before);
       bytes = null;

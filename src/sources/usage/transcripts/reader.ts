@@ -11,15 +11,16 @@ import type { Logger } from '../../../util/logger.js';
 import { projectDirs } from '../block-transcript.js';
 import { DayBuckets, HourBuckets } from './aggregates.js';
 import { BlockList, type Block, type BlockRule } from './blocks.js';
-import { classify, describe, type FoundFile, type TrackedFile } from './files.js';
+import { classify, describe, ReadBuffer, type FoundFile, type TrackedFile } from './files.js';
 import { loadIndex, saveIndex, type IndexHeader } from './index-file.js';
-import { Ledgers, type LedgerName } from './ledger.js';
+import { Ledgers, type LedgerName, type Candidate } from './ledger.js';
 import { EntryBatch, ENTRY_FLAG, NONE, type EncodedBatch } from './batch.js';
 import { SYNTHETIC_MODEL } from './line.js';
 import { messageCost, type PriceList } from './pricing.js';
 import { FLAG, RecordStore } from './records.js';
 import type { BuildOutcome, BuildRequest } from './index-builder.js';
 import type { ReaderMessage, ReadRequest, ReadResult } from './read-worker.js';
+import { nativeScanner, nativeScanStatus } from './native-scan.js';
 import { scanAppended, type ScanCounters } from './scan.js';
 import { FolderWatcher } from './watcher.js';
 
@@ -40,7 +41,7 @@ export interface TranscriptReaderOptions {
   logger: Logger;
   /** Called after new lines were counted (once per batch). */
   onChange?: () => void;
-  /** Threads that parse a large batch of reads; 0: all in the reader's thread (and no index-builder process). Default: up to 2, one per core. */
+  /** Threads that read a large batch of reads; 0: all in the reader's thread (and no index-builder process). Default: 1 with the native scanner, else 2 (none on one core). */
   workers?: number;
   /** The compiled worker module; next to this one by default (absent when running from TypeScript sources). */
   workerScript?: string;
@@ -99,6 +100,7 @@ export interface ReaderCounters extends ScanCounters {
 function zeroCounters(): ReaderCounters {
   return {
     usage_lines: 0,
+    usage_lines_native: 0,
     entries_read: 0,
     skipped_malformed: 0,
     skipped_null_field: 0,
@@ -145,6 +147,8 @@ export class TranscriptReader {
   private readonly pendingFiles = new Set<string>();
   /** The bridge's own reads go through one batch, emptied for each file. */
   private readonly batch = new EntryBatch();
+  /** Worker threads started ahead of a full read (startThreads), not yet given files. */
+  private readonly idleThreads: Worker[] = [];
   private readonly pendingFolders = new Set<string>();
   private work: Promise<void> = Promise.resolve();
   private drainScheduled = false;
@@ -242,6 +246,7 @@ export class TranscriptReader {
     return {
       project_dirs: this.projectDirs,
       files: this.files.size,
+      parser: nativeScanStatus(),
       entries_counted: this.store.live,
       ...this.counters,
       unpriced_entries: unknown.reduce((sum, [, n]) => sum + n, 0),
@@ -266,8 +271,14 @@ export class TranscriptReader {
 
   private async initialize(): Promise<void> {
     await this.loadIndex();
-    if (!this.indexStatus.loaded) await this.firstReadElsewhere();
-    await this.sweepNow();
+    // a full read is coming: the threads start (load their modules) while this one walks the folders
+    if (!this.indexStatus.loaded) this.startThreads();
+    try {
+      if (!this.indexStatus.loaded) await this.firstReadElsewhere();
+      await this.sweepNow();
+    } finally {
+      this.endIdleThreads();
+    }
     this.initialized = true;
     // the index file, the worker threads' messages and the store's old columns are garbage now
     collectGarbageNow();
@@ -321,6 +332,8 @@ export class TranscriptReader {
     const script = this.indexBuilderScript();
     const minBytes = this.options.indexBuilderMinBytes ?? INDEX_BUILDER_MIN_BYTES;
     if (!script || this.options.workers === 0 || !transcriptBytesAtLeast(projectDirs(this.options.configDir), minBytes)) return;
+    // the index-builder process reads with threads of its own
+    this.endIdleThreads();
     const scratch = this.options.indexFile ? null : mkdtempSync(path.join(tmpdir(), 'claude-bridge-index-'));
     const file = this.options.indexFile ?? path.join(scratch!, 'usage-transcripts.index');
     try {
@@ -548,10 +561,10 @@ export class TranscriptReader {
     this.changed = true;
   }
 
-  private async readFile(tracked: TrackedFile): Promise<void> {
+  private async readFile(tracked: TrackedFile, readBuffer?: ReadBuffer): Promise<void> {
     const batch = this.batch;
     batch.reset();
-    const outcome = await scanAppended(tracked, this.counters, (entry, offset) => batch.push(entry, offset));
+    const outcome = await scanAppended(tracked, this.counters, batch, readBuffer ? { readBuffer } : {});
     this.countBatch(tracked, batch.view(), 0, batch.length);
     if (outcome) this.noteRead(outcome.bytes);
   }
@@ -565,18 +578,31 @@ export class TranscriptReader {
 
   /**
    * Reads several files: in this thread when there is little to read, else in worker threads
-   * (one per core) that parse the lines while this thread counts the entries they send back, in
-   * any order (the de-duplication compares reading order itself). What a worker thread fails to
-   * read is read here.
+   * that read and parse while this thread counts the entries they send back, in any order (the
+   * de-duplication compares reading order itself). With the native scanner one thread reads and
+   * scans beside this one's counting (the two take about as long); without it, parsing with
+   * JSON.parse is the larger part and gets a thread per core (two at most). What a worker thread
+   * fails to read is read here.
    */
   private async readMany(files: TrackedFile[], sizes: Map<TrackedFile, number>): Promise<void> {
     const script = this.workerScript();
-    const threads = Math.min(this.options.workers ?? Math.min(2, availableParallelism()), files.length);
-    const pendingBytes = [...sizes.values()].reduce((sum, n) => sum + n, 0);
-    if (!script || threads < 2 || pendingBytes < (this.options.workerMinBytes ?? WORKER_MIN_BYTES)) {
-      for (const file of files) await this.readFile(file);
-      return;
+    const threads = Math.min(this.threadCount(), files.length);
+    const large = [...sizes.values()].reduce((sum, n) => sum + n, 0) >= (this.options.workerMinBytes ?? WORKER_MIN_BYTES);
+    this.store.bulk = large;
+    try {
+      if (script && threads >= 1 && large) {
+        await this.readInThreads(script, threads, files, sizes);
+      } else {
+        const readBuffer = large ? new ReadBuffer() : undefined;
+        for (const file of files) await this.readFile(file, readBuffer);
+      }
+    } finally {
+      this.store.bulk = false;
+      if (large) this.store.trim();
     }
+  }
+
+  private async readInThreads(script: string, threads: number, files: TrackedFile[], sizes: Map<TrackedFile, number>): Promise<void> {
     // each thread gets its share up front (largest files first, to the least loaded one)
     const shares = Array.from({ length: threads }, () => ({ files: [] as TrackedFile[], bytes: 0 }));
     for (const file of [...files].sort((a, b) => (sizes.get(b) ?? 0) - (sizes.get(a) ?? 0))) {
@@ -585,19 +611,17 @@ export class TranscriptReader {
       share.bytes += sizes.get(file) ?? 0;
     }
     const unread = new Set(files);
-    await Promise.all(shares.map((share) => this.readInThread(script, share.files, unread)));
+    await Promise.all(shares.map((share) => this.readInThread(this.idleThreads.pop() ?? new Worker(script), share.files, unread)));
     if (unread.size > 0) this.options.logger.warn('a transcript reader thread failed; reading its files in this thread', { files: unread.size });
     for (const file of [...unread]) {
       unread.delete(file);
       await this.readFile(file);
     }
-    this.store.trim();
   }
 
   /** Resolves when the thread has sent every file's entries, or has died (its unread files stay in `unread`). */
-  private readInThread(script: string, files: TrackedFile[], unread: Set<TrackedFile>): Promise<void> {
+  private readInThread(worker: Worker, files: TrackedFile[], unread: Set<TrackedFile>): Promise<void> {
     return new Promise((resolve) => {
-      const worker = new Worker(script);
       const finish = () => {
         worker.removeAllListeners('message');
         void worker.terminate();
@@ -630,6 +654,32 @@ export class TranscriptReader {
     }
   }
 
+  /** Worker threads for a large read: one with the native scanner, else two (none on one core). */
+  private threadCount(): number {
+    return this.options.workers ?? (availableParallelism() < 2 ? 0 : nativeScanner() ? 1 : 2);
+  }
+
+  /** Starts the threads of a full read ahead of it; readMany takes them, and initialize ends those it did not. */
+  private startThreads(): void {
+    const script = this.workerScript();
+    if (!script) return;
+    for (let i = 0; i < this.threadCount(); i++) {
+      const worker = new Worker(script);
+      // one that fails before it is given files is left out (readInThread would wait for it)
+      const drop = () => {
+        const at = this.idleThreads.indexOf(worker);
+        if (at >= 0) this.idleThreads.splice(at, 1);
+      };
+      worker.once('error', drop);
+      worker.once('exit', drop);
+      this.idleThreads.push(worker);
+    }
+  }
+
+  private endIdleThreads(): void {
+    for (const worker of this.idleThreads.splice(0)) void worker.terminate();
+  }
+
   private workerScript(): string | null {
     if (this.options.workerScript) return this.options.workerScript;
     const file = fileURLToPath(new URL('./read-worker.js', import.meta.url));
@@ -648,6 +698,25 @@ export class TranscriptReader {
   private countBatch(file: TrackedFile, batch: EncodedBatch, from: number, to: number, { sessions, models } = this.tablesOf(batch)): void {
     const f = batch.floats;
     let fileSession = -1;
+    // one candidate for the whole batch: Ledgers.add reads it and keeps nothing of it
+    const tokens = { input: 0, output: 0, cacheWrite5m: 0, cacheWrite1h: 0, cacheRead: 0 };
+    const candidate: Candidate = {
+      at: 0,
+      messageId: 0,
+      requestId: 0,
+      session: 0,
+      file: file.id,
+      offset: 0,
+      model: 0,
+      tokens,
+      cost: 0,
+      costGiven: false,
+      sidechain: false,
+      hasSpeed: false,
+      fast: false,
+      limitResetAt: null,
+      ledgers: BOTH_REPORTS,
+    };
     for (let i = from; i < to; i++) {
       const flags = batch.flags[i]!;
       const fast = (flags & ENTRY_FLAG.fast) !== 0;
@@ -656,28 +725,29 @@ export class TranscriptReader {
       let modelIndex = 0;
       if (model !== null && fast && !model.synthetic) modelIndex = model.fastIndex >= 0 ? model.fastIndex : (model.fastIndex = this.modelOf(`${model.name}-fast`));
       else if (model !== null) modelIndex = model.index >= 0 ? model.index : (model.index = this.modelOf(model.name));
-      const tokens = { input: f.input[i]!, output: f.output[i]!, cacheWrite5m: f.cacheWrite5m[i]!, cacheWrite1h: f.cacheWrite1h[i]!, cacheRead: f.cacheRead[i]! };
+      tokens.input = f.input[i]!;
+      tokens.output = f.output[i]!;
+      tokens.cacheWrite5m = f.cacheWrite5m[i]!;
+      tokens.cacheWrite1h = f.cacheWrite1h[i]!;
+      tokens.cacheRead = f.cacheRead[i]!;
       const given = f.costUsd[i]!;
       const session = batch.session[i] !== NONE ? sessions[batch.session[i]!]! : fileSession >= 0 ? fileSession : (fileSession = this.sessionOf(file.session));
       const reset = f.limitResetAt[i]!;
       const price = model?.price ?? null;
-      this.ledgers.add({
-        at: f.at[i]!,
-        messageId: f.messageId[i]!,
-        requestId: f.requestId[i]!,
-        session,
-        file: file.id,
-        offset: f.offset[i]!,
-        model: modelIndex,
-        tokens,
-        cost: Number.isNaN(given) ? (price ? messageCost(price.rates, tokens, fast) : 0) : given,
-        costGiven: !Number.isNaN(given),
-        sidechain: (flags & ENTRY_FLAG.sidechain) !== 0,
-        hasSpeed: (flags & ENTRY_FLAG.hasSpeed) !== 0,
-        fast,
-        limitResetAt: Number.isNaN(reset) ? null : reset,
-        ledgers: (flags & ENTRY_FLAG.dailyOnly) !== 0 ? DAILY_ONLY : BOTH_REPORTS,
-      });
+      candidate.at = f.at[i]!;
+      candidate.messageId = f.messageId[i]!;
+      candidate.requestId = f.requestId[i]!;
+      candidate.session = session;
+      candidate.offset = f.offset[i]!;
+      candidate.model = modelIndex;
+      candidate.cost = Number.isNaN(given) ? (price ? messageCost(price.rates, tokens, fast) : 0) : given;
+      candidate.costGiven = !Number.isNaN(given);
+      candidate.sidechain = (flags & ENTRY_FLAG.sidechain) !== 0;
+      candidate.hasSpeed = (flags & ENTRY_FLAG.hasSpeed) !== 0;
+      candidate.fast = fast;
+      candidate.limitResetAt = Number.isNaN(reset) ? null : reset;
+      candidate.ledgers = (flags & ENTRY_FLAG.dailyOnly) !== 0 ? DAILY_ONLY : BOTH_REPORTS;
+      this.ledgers.add(candidate);
     }
   }
 

@@ -32,6 +32,8 @@ export class RecordStore {
   readonly limitResetAt = new Map<number, number>();
   private length = 0;
   private readonly free: number[] = [];
+  /** During a large read: grow by doubling (trim() gives the room back after it). */
+  bulk = false;
 
   constructor(capacity = 4096) {
     for (const name of FLOAT_COLUMNS) this.float[name] = new Float64Array(capacity);
@@ -52,7 +54,7 @@ export class RecordStore {
     const reused = this.free.pop();
     if (reused !== undefined) return reused;
     // an eighth more at a time: a long-running bridge holds what it counts, not up to twice that
-    if (this.length === this.flags.length) this.grow(this.length + Math.max(4096, this.length >>> 3));
+    if (this.length === this.flags.length) this.grow(this.length + Math.max(4096, this.bulk ? this.length : this.length >>> 3));
     return this.length++;
   }
 
