@@ -123,6 +123,18 @@ describe('the incremental transcript reader', () => {
     await expectSameAsCcusage(reader, root);
   });
 
+  it('a deleted transcript whose better copy had replaced one in a file read earlier: that copy counts again (one full read)', async () => {
+    const { root, file } = folder({ 'p/aa.jsonl': line('shared', 10, { at: 0, session: 's1', input: 5 }), 'p/zz.jsonl': line('shared', 10, { at: 0, session: 's2', input: 50 }) + line('own', 11) });
+    const { reader } = readerFor(root);
+    await reader.start();
+    expect(totals(reader)).toEqual({ entries: 2, input: 60 });
+    rmSync(file('p/zz.jsonl'));
+    await reader.sweep();
+    expect(totals(reader)).toEqual({ entries: 1, input: 5 });
+    expect(reader.status()).toMatchObject({ full_reads: 1 });
+    await expectSameAsCcusage(reader, root);
+  });
+
   it('keeps its index in the state folder: a restart resumes from the offsets instead of reading everything again', async () => {
     const { root, file } = folder({ 'p/a.jsonl': line('a', 0) + line('b', 1), 'p/b.jsonl': line('c', 2) });
     const index = path.join(dirs.make('state-'), 'usage-transcripts.index');

@@ -56,25 +56,35 @@ export class Ledgers {
     private readonly sink: LedgerSink,
   ) {}
 
+  // reused by every add (it runs once per entry of a read: no garbage per entry)
+  private readonly joins: LedgerName[] = [];
+  private readonly evictedRows: number[] = [];
+  private readonly evictedFrom: LedgerName[] = [];
+
+  /** Counts a candidate (read synchronously: the caller may reuse the object). */
   add(candidate: Candidate): void {
-    const joins: LedgerName[] = [];
-    const evictions: [number, LedgerName][] = [];
+    const { joins, evictedRows, evictedFrom } = this;
+    joins.length = evictedRows.length = evictedFrom.length = 0;
+    let beatOtherFile = false;
     for (const ledger of candidate.ledgers) {
       const match = candidate.messageId === NO_ID ? -1 : this.findMatch(candidate, ledger);
       if (match < 0) {
         joins.push(ledger);
       } else if (this.candidateWins(candidate, match)) {
         joins.push(ledger);
-        evictions.push([match, ledger]);
+        evictedRows.push(match);
+        evictedFrom.push(ledger);
+        // read before leave(): a released row may be the very row write() reuses
+        if (this.store.int.file[match] !== candidate.file) beatOtherFile = true;
       } else if (this.store.int.file[match] !== candidate.file) {
         // the copy that stays must bring this one back if its own file goes
         this.store.set(match, FLAG.beatOtherFile, true);
       }
     }
     if (joins.length === 0) return;
-    for (const [row, ledger] of evictions) this.leave(row, ledger);
+    for (let i = 0; i < evictedRows.length; i++) this.leave(evictedRows[i]!, evictedFrom[i]!);
     const row = this.write(candidate, joins);
-    if (evictions.some(([loser]) => this.store.int.file[loser] !== candidate.file)) this.store.set(row, FLAG.beatOtherFile, true);
+    if (beatOtherFile) this.store.set(row, FLAG.beatOtherFile, true);
     for (const ledger of joins) this.sink.added(row, ledger);
   }
 
@@ -139,14 +149,12 @@ export class Ledgers {
   /** ccusage keeps the copy it read first unless a later one is better. */
   private candidateWins(c: Candidate, row: number): boolean {
     const { store } = this;
-    const existing = {
-      sidechain: store.has(row, FLAG.sidechain),
-      tokens: store.tokensOf(row),
-      hasSpeed: store.has(row, FLAG.hasSpeed),
-    };
-    const candidate = { sidechain: c.sidechain, tokens: totalTokens(c.tokens), hasSpeed: c.hasSpeed };
+    const sidechain = store.has(row, FLAG.sidechain);
+    const tokens = store.tokensOf(row);
+    const hasSpeed = store.has(row, FLAG.hasSpeed);
+    const candidateTokens = totalTokens(c.tokens);
     const candidateFirst = this.order(c.file, c.offset, store.int.file[row]!, store.float.offset[row]!) < 0;
-    return candidateFirst ? !better(existing, candidate) : better(candidate, existing);
+    return candidateFirst ? !better(sidechain, tokens, hasSpeed, c.sidechain, candidateTokens, c.hasSpeed) : better(c.sidechain, candidateTokens, c.hasSpeed, sidechain, tokens, hasSpeed);
   }
 
   private write(c: Candidate, ledgers: LedgerName[]): number {
@@ -194,9 +202,9 @@ export function totalTokens(tokens: MessageTokens): number {
   return tokens.input + tokens.output + tokens.cacheWrite5m + tokens.cacheWrite1h + tokens.cacheRead;
 }
 
-/** ccusage's preference between two copies of a message. */
-function better(a: { sidechain: boolean; tokens: number; hasSpeed: boolean }, b: { sidechain: boolean; tokens: number; hasSpeed: boolean }): boolean {
-  if (a.sidechain !== b.sidechain) return !a.sidechain;
-  if (a.tokens !== b.tokens) return a.tokens > b.tokens;
-  return a.hasSpeed && !b.hasSpeed;
+/** ccusage's preference between two copies of a message: is copy a (side chain, tokens, speed recorded) better than b? */
+function better(aSidechain: boolean, aTokens: number, aHasSpeed: boolean, bSidechain: boolean, bTokens: number, bHasSpeed: boolean): boolean {
+  if (aSidechain !== bSidechain) return !aSidechain;
+  if (aTokens !== bTokens) return aTokens > bTokens;
+  return aHasSpeed && !bHasSpeed;
 }
