@@ -271,10 +271,11 @@ export class TranscriptReader {
 
   private async initialize(): Promise<void> {
     await this.loadIndex();
-    // a full read is coming: the threads start (load their modules) while this one walks the folders
+    if (!this.indexStatus.loaded) await this.firstReadElsewhere();
+    // a full read is coming here: the threads start (load their modules) while this one walks the
+    // folders. Not before an index-builder process: a thread that ran leaves the bridge its memory.
     if (!this.indexStatus.loaded) this.startThreads();
     try {
-      if (!this.indexStatus.loaded) await this.firstReadElsewhere();
       await this.sweepNow();
     } finally {
       this.endIdleThreads();
@@ -332,8 +333,6 @@ export class TranscriptReader {
     const script = this.indexBuilderScript();
     const minBytes = this.options.indexBuilderMinBytes ?? INDEX_BUILDER_MIN_BYTES;
     if (!script || this.options.workers === 0 || !transcriptBytesAtLeast(projectDirs(this.options.configDir), minBytes)) return;
-    // the index-builder process reads with threads of its own
-    this.endIdleThreads();
     const scratch = this.options.indexFile ? null : mkdtempSync(path.join(tmpdir(), 'claude-bridge-index-'));
     const file = this.options.indexFile ?? path.join(scratch!, 'usage-transcripts.index');
     try {
