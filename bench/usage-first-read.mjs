@@ -26,4 +26,4 @@ const blocks = reader.blocks('ccusage');
 reader.blocks('claude-monitor');
 const status = reader.status();
 await reader.stop();
-process.stdout.write(`${JSON.stringify({ entries: status.entries_counted, files: status.files, workers: status.files_read_by_workers, blocks: blocks.length })}\n`);
+process.stdout.write(`${JSON.stringify({ entries: status.entries_counted, files: status.files, workers: status.files_read_by_workers, parser: status.parser, blocks: blocks.length })}\n`);

@@ -107,7 +107,7 @@ function firstRead(history) {
   line('transcript reader, first read (fresh index)', rows.reader);
   line('`ccusage blocks --json --offline`', rows.blocks);
   line('`ccusage daily --json --offline --by-agent`', rows.daily);
-  console.log(`\nreader: ${summary.entries} entries counted, ${summary.files} files, ${summary.workers} read by worker threads; ${summary.blocks} blocks\n`);
+  console.log(`\nreader: ${summary.entries} entries counted, ${summary.files} files, ${summary.workers} read by worker threads, parser ${summary.parser}; ${summary.blocks} blocks\n`);
 }
 
 function ccusageBinary() {
