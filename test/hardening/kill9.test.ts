@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { STATE_FILE } from '../../src/recovery/store.js';
 import { REPO_ROOT } from '../support/binaries.js';
+import { seededRandom } from '../support/random.js';
 
 const ENTRY = path.join(REPO_ROOT, 'dist', 'cli', 'main.js');
 
@@ -20,18 +21,6 @@ function killRounds(): number {
 function seed(): number {
   const text = process.env.KILL_SEED;
   return text ? Number(text) : Math.floor(Math.random() * 2 ** 31);
-}
-
-/** mulberry32: a small seeded generator, so a failing sequence of kills can be replayed. */
-function random(seedValue: number): () => number {
-  let a = seedValue >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** A `claude-bridge serve` process; `output` collects its log. */
@@ -144,7 +133,7 @@ describe('kill -9 while the state changes: every restart loads the last acknowle
   const rounds = killRounds();
   it(`${rounds} rounds: changes acknowledged, SIGKILL at a random moment, restart`, async () => {
     const seedValue = seed();
-    const rng = random(seedValue);
+    const rng = seededRandom(seedValue);
     const stateDir = mkdtempSync(path.join(tmpdir(), 'bridge-kill9-state-'));
     const cwd = mkdtempSync(path.join(tmpdir(), 'bridge-kill9-cwd-'));
     dirs.push(stateDir, cwd);

@@ -9,6 +9,7 @@ import { repoPath } from '../support/binaries.js';
 import { fixturePath } from '../support/fixtures.js';
 import { assistantLine } from './support/transcripts.js';
 import { INJECTED_NOW, TempDirs } from './support/usage.js';
+import { seededRandom } from '../support/random.js';
 
 /*
  * The native scanner (native/usage-scan.c) may only read a line the way line.ts would, and must
@@ -62,18 +63,6 @@ async function expectSameReads(file: string): Promise<ScanCounters> {
   expect({ ...native.counters, usage_lines_native: 0 }).toEqual(js.counters);
   expect(js.counters.usage_lines_native).toBe(0);
   return native.counters;
-}
-
-/** A small seeded generator (mulberry32): the same corpus on every run. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const AT = INJECTED_NOW - 3 * 3_600_000;
@@ -206,7 +195,7 @@ describeNative('the native line scanner reads lines as line.ts does', () => {
   });
 
   it('thousands of lines with members of every kind of value, duplicated, escaped or spaced: the same entries and skips', async () => {
-    const lines = structuredVariants(random(1), 6000);
+    const lines = structuredVariants(seededRandom(1), 6000);
     const file = path.join(dirs.make(), 'variants.jsonl');
     writeFileSync(file, lines.join('\n') + '\n');
     const counters = await expectSameReads(file);
@@ -217,11 +206,11 @@ describeNative('the native line scanner reads lines as line.ts does', () => {
   });
 
   it('real lines with random bytes inserted, deleted or replaced: the same entries and skips', async () => {
-    const sources = [...jsonlFiles(fixturePath('claude-projects')).flatMap((file) => readFileSync(file, 'utf8').split('\n')), ...structuredVariants(random(2), 200)].filter((line) =>
+    const sources = [...jsonlFiles(fixturePath('claude-projects')).flatMap((file) => readFileSync(file, 'utf8').split('\n')), ...structuredVariants(seededRandom(2), 200)].filter((line) =>
       line.includes('"usage":{'),
     );
     const file = path.join(dirs.make(), 'mutated.jsonl');
-    writeFileSync(file, byteMutations(random(3), sources, 20000).join('\n') + '\n');
+    writeFileSync(file, byteMutations(seededRandom(3), sources, 20000).join('\n') + '\n');
     const counters = await expectSameReads(file);
     expect(counters.skipped_malformed).toBeGreaterThan(1000);
     expect(counters.usage_lines_native).toBeGreaterThan(1000);

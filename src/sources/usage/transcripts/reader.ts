@@ -563,7 +563,7 @@ export class TranscriptReader {
   private async readFile(tracked: TrackedFile, readBuffer?: ReadBuffer): Promise<void> {
     const batch = this.batch;
     batch.reset();
-    const outcome = await scanAppended(tracked, this.counters, batch, readBuffer ? { readBuffer } : {});
+    const outcome = await scanAppended(tracked, this.counters, batch, { readBuffer });
     this.countBatch(tracked, batch.view(), 0, batch.length);
     if (outcome) this.noteRead(outcome.bytes);
   }

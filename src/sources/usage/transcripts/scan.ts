@@ -63,7 +63,7 @@ export async function scanAppended(
     }
   };
   const chunkLines = scanner ? (buffer: Buffer, offset: number) => scanChunk(scanner, buffer, offset, counters, batch, parseLine) : undefined;
-  return readAppended(file, MARKER, parseLine, acceptTail, { ...(chunkLines ? { chunkLines } : {}), ...(readBuffer ? { readBuffer } : {}) });
+  return readAppended(file, MARKER, parseLine, acceptTail, { chunkLines, readBuffer });
 }
 
 let rows = new Float64Array(0);
