@@ -1,6 +1,6 @@
 import type { MessageTokens } from './pricing.js';
 import { FLAG, NO_ID, type RecordStore } from './records.js';
-import { NumberMultiMap } from './multimap.js';
+import { RowMultiMap } from './multimap.js';
 
 /** ccusage's two reports de-duplicate slightly differently; each has its own set of winners. */
 export type LedgerName = 'blocks' | 'daily';
@@ -48,7 +48,8 @@ export type ReadingOrder = (fileA: number, offsetA: number, fileB: number, offse
  * Entries without `message.id` are never merged.
  */
 export class Ledgers {
-  private readonly byMessage = new NumberMultiMap(4096);
+  /** Rows by message id (the store's own column is the key). */
+  private readonly byMessage = new RowMultiMap((row) => this.store.float.messageId[row]!, 4096);
 
   constructor(
     private readonly store: RecordStore,
