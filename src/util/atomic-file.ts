@@ -5,9 +5,10 @@ import path from 'node:path';
 /**
  * Writes a file so that a reader (or the next start after a crash) sees either the old content or
  * the whole new one: a temp file in the same folder, fsync, rename over the target, fsync of the
- * folder so the rename itself survives a power cut.
+ * folder so the rename itself survives a power cut. `chunks` may be a generator: each chunk is
+ * written before the next is asked for.
  */
-export async function writeFileAtomic(file: string, chunks: readonly Uint8Array[], mode = 0o600): Promise<void> {
+export async function writeFileAtomic(file: string, chunks: Iterable<Uint8Array>, mode = 0o600): Promise<void> {
   const dir = path.dirname(file);
   await mkdir(dir, { recursive: true });
   const temp = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);

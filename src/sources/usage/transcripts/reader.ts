@@ -17,7 +17,7 @@ import { Ledgers, type LedgerName, type Candidate } from './ledger.js';
 import { EntryBatch, ENTRY_FLAG, NONE, type EncodedBatch } from './batch.js';
 import { SYNTHETIC_MODEL } from './line.js';
 import { messageCost, type PriceList } from './pricing.js';
-import { FLAG, RecordStore } from './records.js';
+import { FLAG, RecordStore, roomFor } from './records.js';
 import type { BuildOutcome, BuildRequest } from './index-builder.js';
 import type { ReaderMessage, ReadRequest, ReadResult } from './read-worker.js';
 import { nativeScanner, nativeScanStatus } from './native-scan.js';
@@ -288,7 +288,7 @@ export class TranscriptReader {
 
   private async loadIndex(file = this.options.indexFile): Promise<void> {
     if (!file) return;
-    const loaded = await loadIndex(file);
+    const loaded = await loadIndex(file, roomFor);
     if (loaded === null) return;
     if ('problem' in loaded) {
       this.indexStatus.problem = `${loaded.problem}: read every transcript again`;

@@ -53,8 +53,7 @@ export class RecordStore {
   allocate(): number {
     const reused = this.free.pop();
     if (reused !== undefined) return reused;
-    // an eighth more at a time: a long-running bridge holds what it counts, not up to twice that
-    if (this.length === this.flags.length) this.grow(this.length + Math.max(4096, this.bulk ? this.length : this.length >>> 3));
+    if (this.length === this.flags.length) this.grow(this.bulk ? this.length + Math.max(4096, this.length) : roomFor(this.length));
     return this.length++;
   }
 
@@ -109,7 +108,7 @@ export class RecordStore {
     for (const name of INT_COLUMNS) this.int[name] = columns.int[name];
     this.flags = columns.flags;
     this.length = columns.rows;
-    if (this.flags.length < 4096) this.resize(4096);
+    if (this.flags.length < roomFor(this.length)) this.resize(roomFor(this.length));
     this.free.length = 0;
     for (let row = this.length - 1; row >= 0; row--) if (!this.isLive(row)) this.free.push(row);
   }
@@ -119,7 +118,7 @@ export class RecordStore {
    * eighth to grow into.
    */
   trim(): void {
-    const capacity = Math.max(4096, this.length + (this.length >>> 3));
+    const capacity = roomFor(this.length);
     if (capacity >= this.flags.length) return;
     this.resize(capacity);
   }
@@ -139,6 +138,14 @@ export class RecordStore {
 function copyInto<T extends Float64Array | Uint32Array | Uint8Array>(target: T, source: T): T {
   target.set(source.subarray(0, Math.min(source.length, target.length)));
   return target;
+}
+
+/**
+ * The capacity for `rows` records: an eighth more to grow into (a long-running bridge holds what
+ * it counts, not up to twice that; growing copies every column).
+ */
+export function roomFor(rows: number): number {
+  return rows + Math.max(4096, rows >>> 3);
 }
 
 export const RECORD_FLOAT_COLUMNS = FLOAT_COLUMNS;
