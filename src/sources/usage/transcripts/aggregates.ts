@@ -18,51 +18,87 @@ export interface ModelAggregate {
   costUsd: number;
 }
 
+/**
+ * Sums kept for long (every hour's units, every block, every day) are flat arrays of numbers,
+ * one group per model: [model, entries, input, output, cache creation, cache read, cost, …]. V8
+ * keeps such an array's doubles unboxed in one allocation, where an `Aggregate` took a dozen
+ * objects (a Map, per-model objects, boxed costs): over a 1 GiB history, 15 of the bridge's
+ * MiB. An `Aggregate` is built from them when a figure is asked for.
+ */
+export type Sums = number[];
+const STRIDE = 7;
+const ENTRIES = 1;
+const INPUT = 2;
+const OUTPUT = 3;
+const CACHE_CREATION = 4;
+const CACHE_READ = 5;
+const COST = 6;
+
+/** The offset of `model`'s group, or -1. */
+function groupOf(sums: Sums, model: number): number {
+  for (let at = 0; at < sums.length; at += STRIDE) if (sums[at] === model) return at;
+  return -1;
+}
+
+/** `sums` with a zero group for `model` at its end (a new array of just the right length). */
+function withGroup(sums: Sums, model: number): Sums {
+  return sums.concat([model, 0, 0, 0, 0, 0, 0]);
+}
+
+/** Adds one record; returns the sums, a new array when the record's model is new to them. */
+export function addRow(sums: Sums, store: RecordStore, row: number): Sums {
+  const { float, int } = store;
+  const model = int.model[row]!;
+  let at = groupOf(sums, model);
+  if (at < 0) {
+    at = sums.length;
+    sums = withGroup(sums, model);
+  }
+  sums[at + ENTRIES]! += 1;
+  sums[at + INPUT]! += float.input[row]!;
+  sums[at + OUTPUT]! += float.output[row]!;
+  sums[at + CACHE_CREATION]! += float.cacheWrite5m[row]! + float.cacheWrite1h[row]!;
+  sums[at + CACHE_READ]! += float.cacheRead[row]!;
+  sums[at + COST]! += float.cost[row]!;
+  return sums;
+}
+
+/** Adds `source` into `target`; returns the target, a new array when a model was new to it. */
+export function mergeSums(target: Sums, source: Sums): Sums {
+  for (let from = 0; from < source.length; from += STRIDE) {
+    let at = groupOf(target, source[from]!);
+    if (at < 0) {
+      at = target.length;
+      target = withGroup(target, source[from]!);
+    }
+    for (let k = ENTRIES; k < STRIDE; k++) target[at + k]! += source[from + k]!;
+  }
+  return target;
+}
+
+/** The sums as an `Aggregate`, totals and per model. */
+export function aggregateOf(sums: Sums): Aggregate {
+  const total = emptyAggregate();
+  for (let at = 0; at < sums.length; at += STRIDE) {
+    const perModel: ModelAggregate = {
+      entries: sums[at + ENTRIES]!,
+      tokens: { input: sums[at + INPUT]!, output: sums[at + OUTPUT]!, cache_creation: sums[at + CACHE_CREATION]!, cache_read: sums[at + CACHE_READ]! },
+      costUsd: sums[at + COST]!,
+    };
+    total.byModel.set(sums[at]!, perModel);
+    total.entries += perModel.entries;
+    addTokens(total.tokens, perModel.tokens);
+    total.costUsd += perModel.costUsd;
+  }
+  return total;
+}
+
 export function emptyAggregate(): Aggregate {
   return { entries: 0, tokens: zeroTokens(), costUsd: 0, byModel: new Map() };
 }
 
 function zeroTokens(): TokenCounts {
   return { input: 0, output: 0, cache_creation: 0, cache_read: 0 };
-}
-
-export function addRow(target: Aggregate, store: RecordStore, row: number): void {
-  const { float, int } = store;
-  const model = int.model[row]!;
-  let perModel = target.byModel.get(model);
-  if (!perModel) {
-    perModel = { entries: 0, tokens: zeroTokens(), costUsd: 0 };
-    target.byModel.set(model, perModel);
-  }
-  const input = float.input[row]!;
-  const output = float.output[row]!;
-  const cacheCreation = float.cacheWrite5m[row]! + float.cacheWrite1h[row]!;
-  const cacheRead = float.cacheRead[row]!;
-  const cost = float.cost[row]!;
-  for (const agg of [target, perModel]) {
-    agg.entries += 1;
-    agg.tokens.input += input;
-    agg.tokens.output += output;
-    agg.tokens.cache_creation += cacheCreation;
-    agg.tokens.cache_read += cacheRead;
-    agg.costUsd += cost;
-  }
-}
-
-export function mergeAggregate(target: Aggregate, source: Aggregate): void {
-  target.entries += source.entries;
-  addTokens(target.tokens, source.tokens);
-  target.costUsd += source.costUsd;
-  for (const [model, perModel] of source.byModel) {
-    const current = target.byModel.get(model);
-    if (!current) {
-      target.byModel.set(model, { entries: perModel.entries, tokens: { ...perModel.tokens }, costUsd: perModel.costUsd });
-    } else {
-      current.entries += perModel.entries;
-      addTokens(current.tokens, perModel.tokens);
-      current.costUsd += perModel.costUsd;
-    }
-  }
 }
 
 function addTokens(target: TokenCounts, source: TokenCounts): void {
@@ -84,7 +120,7 @@ export interface Unit {
   key: number;
   first: number;
   last: number;
-  aggregate: Aggregate;
+  sums: Sums;
   /** The earliest rate-limit reset time among the unit's entries. */
   limitReset: { at: number; value: number } | null;
 }
@@ -199,13 +235,13 @@ export class HourBuckets {
     const key = hour * 2 + (at === hour * HOUR_MS ? 0 : 1);
     let unit = units.find((u) => u.key === key);
     if (!unit) {
-      unit = { key, first: at, last: at, aggregate: emptyAggregate(), limitReset: null };
+      unit = { key, first: at, last: at, sums: [], limitReset: null };
       if (units[0] && units[0].key > key) units.unshift(unit);
       else units.push(unit);
     }
     unit.first = Math.min(unit.first, at);
     unit.last = Math.max(unit.last, at);
-    addRow(unit.aggregate, store, row);
+    unit.sums = addRow(unit.sums, store, row);
     const reset = store.limitResetAt.get(row);
     if (reset !== undefined && (unit.limitReset === null || at < unit.limitReset.at)) unit.limitReset = { at, value: reset };
   }
@@ -231,7 +267,7 @@ export function lowerBound(values: readonly number[], value: number): number {
  */
 export class DayBuckets {
   /** Per day: live rows, and their sums (null after a removal until summed again, as in HourBuckets). */
-  private readonly buckets = new Map<string, { count: number; aggregate: Aggregate | null }>();
+  private readonly buckets = new Map<string, { count: number; sums: Sums | null }>();
   private readonly intervals: { from: number; to: number; day: string }[] = [];
   private last: { from: number; to: number; day: string } | null = null;
   private readonly dayOfQuarter = new Map<number, string>();
@@ -251,18 +287,18 @@ export class DayBuckets {
     const day = this.dayOf(this.store.float.at[row]!);
     let bucket = this.buckets.get(day);
     if (!bucket) {
-      bucket = { count: 0, aggregate: emptyAggregate() };
+      bucket = { count: 0, sums: [] };
       this.buckets.set(day, bucket);
     }
     bucket.count += 1;
-    if (bucket.aggregate) addRow(bucket.aggregate, this.store, row);
+    if (bucket.sums) bucket.sums = addRow(bucket.sums, this.store, row);
   }
 
   remove(row: number): void {
     const bucket = this.buckets.get(this.dayOf(this.store.float.at[row]!));
     if (!bucket) return;
     bucket.count -= 1;
-    bucket.aggregate = null;
+    bucket.sums = null;
   }
 
   clear(): void {
@@ -325,8 +361,8 @@ export class DayBuckets {
   day(date: string): Aggregate {
     const bucket = this.buckets.get(date);
     if (!bucket || bucket.count === 0) return emptyAggregate();
-    if (!bucket.aggregate) this.resum();
-    return bucket.aggregate!;
+    if (!bucket.sums) this.resum();
+    return aggregateOf(bucket.sums!);
   }
 
   /** Every day with entries, oldest first. */
@@ -337,16 +373,16 @@ export class DayBuckets {
   /** Sums the stale days again, in one pass over the store. */
   private resum(): void {
     const { store } = this;
-    const stale = new Map<string, Aggregate>();
+    const stale = new Map<string, { sums: Sums | null }>();
     for (const [day, bucket] of this.buckets) {
-      if (bucket.aggregate) continue;
-      bucket.aggregate = emptyAggregate();
-      stale.set(day, bucket.aggregate);
+      if (bucket.sums) continue;
+      bucket.sums = [];
+      stale.set(day, bucket);
     }
     for (let row = 0; row < store.rows; row++) {
       if (!store.has(row, this.member)) continue;
-      const aggregate = stale.get(this.dayOf(store.float.at[row]!));
-      if (aggregate) addRow(aggregate, store, row);
+      const bucket = stale.get(this.dayOf(store.float.at[row]!));
+      if (bucket) bucket.sums = addRow(bucket.sums!, store, row);
     }
   }
 }

@@ -1,4 +1,4 @@
-import { emptyAggregate, HOUR_MS, mergeAggregate, type Aggregate, type HourBuckets, type Unit } from './aggregates.js';
+import { aggregateOf, HOUR_MS, mergeSums, type Aggregate, type HourBuckets, type Sums, type Unit } from './aggregates.js';
 
 export const BLOCK_MS = 5 * HOUR_MS;
 
@@ -13,16 +13,27 @@ export const BLOCK_MS = 5 * HOUR_MS;
  */
 export type BlockRule = 'ccusage' | 'claude-monitor';
 
-export interface Block {
-  start: number;
-  end: number;
+export class Block {
+  readonly end: number;
   /** First and last entry: the span the burn rate is measured over. */
-  first: number;
   last: number;
-  aggregate: Aggregate;
-  limitResetAt: number | null;
-  /** The key of the block's first unit, where identification resumes after a change. */
-  firstUnit: number;
+  sums: Sums = [];
+  limitResetAt: number | null = null;
+
+  constructor(
+    readonly start: number,
+    readonly first: number,
+    /** The key of the block's first unit, where identification resumes after a change. */
+    readonly firstUnit: number,
+  ) {
+    this.end = start + BLOCK_MS;
+    this.last = first;
+  }
+
+  /** Built when asked for (blocks are many and kept for long: their sums are held flat). */
+  get aggregate(): Aggregate {
+    return aggregateOf(this.sums);
+  }
 }
 
 /**
@@ -64,7 +75,7 @@ export class BlockList {
       }
       if (current) out.push(current);
       const start = Math.floor(unit.first / HOUR_MS) * HOUR_MS;
-      current = { start, end: start + BLOCK_MS, first: unit.first, last: unit.first, aggregate: emptyAggregate(), limitResetAt: null, firstUnit: unit.key };
+      current = new Block(start, unit.first, unit.key);
       absorb(current, unit);
     }
     if (current) out.push(current);
@@ -81,7 +92,7 @@ export class BlockList {
 
 function absorb(block: Block, unit: Unit): void {
   block.last = Math.max(block.last, unit.last);
-  mergeAggregate(block.aggregate, unit.aggregate);
+  block.sums = mergeSums(block.sums, unit.sums);
   // the reset of the block's earliest rate-limit message
   if (unit.limitReset && block.limitResetAt === null) block.limitResetAt = unit.limitReset.value;
 }
