@@ -12,7 +12,7 @@ afterEach(() => temp.cleanup());
 function trackedFile(id: number): TrackedFile {
   // non-ASCII names: their UTF-8 bytes cross the header's pieces and the checksum's words
   const name = `${id % 7 === 0 ? 'sessión-ü' : 'session'}-${id}`;
-  return { id, path: `/home/dev/.claude/projects/-home-dev-p${id % 13}/${name}.jsonl`, sortKey: `0000\u0000${name}`, session: name, project: `-home-dev-p${id % 13}`, dev: 2049, ino: 1_000_000 + id, offset: id * 977, mtimeMs: 1.7e12 + id * 0.5, head: id * 12345, headLength: 1024 };
+  return { id, path: `/home/dev/.claude/projects/-home-dev-p${id % 13}/${name}.jsonl`, root: id % 2, session: name, project: `-home-dev-p${id % 13}`, dev: 2049, ino: 1_000_000 + id, offset: id * 977, mtimeMs: 1.7e12 + id * 0.5, head: id * 12345, headLength: 1024 };
 }
 
 function sample(rows: number, files: number): { header: IndexHeader; columns: Columns } {
@@ -35,7 +35,7 @@ function sample(rows: number, files: number): { header: IndexHeader; columns: Co
   return { header, columns: { float, int, flags, rows } };
 }
 
-/** The checksum as format 1 defines it: over the header segment, then each column, each whole. */
+/** The checksum as the format defines it: over the header segment, then each column, each whole. */
 function referenceChecksum(file: Buffer, rows: number): number {
   const headerEnd = 12 + file.readUInt32LE(8);
   const segments: Buffer[] = [file.subarray(0, headerEnd)];

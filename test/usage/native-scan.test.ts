@@ -27,7 +27,7 @@ interface Read {
 }
 
 async function readWith(file: string, with_: NativeScanner | null): Promise<Read> {
-  const tracked: TrackedFile = { id: 1, path: file, sortKey: file, session: 'file-session', project: 'p', dev: 0, ino: 0, offset: 0, mtimeMs: 0, head: 0, headLength: 0 };
+  const tracked: TrackedFile = { id: 1, path: file, root: 0, session: 'file-session', project: 'p', dev: 0, ino: 0, offset: 0, mtimeMs: 0, head: 0, headLength: 0 };
   const counters = zeroScanCounters();
   const batch = new EntryBatch();
   const outcome = await scanAppended(tracked, counters, batch, { scanner: with_ });

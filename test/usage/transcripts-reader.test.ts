@@ -123,6 +123,21 @@ describe('the incremental transcript reader', () => {
     await expectSameAsCcusage(reader, root);
   });
 
+  it('copies of a message in two config folders: the folder listed first wins a tie, whatever the paths', async () => {
+    const copied = (session: string) => line('shared', 10, { at: 0, session });
+    const [low, high] = [folder({ 'p/a.jsonl': copied('s1') }), folder({ 'p/a.jsonl': copied('s2') })].sort((a, b) => (a.root < b.root ? -1 : 1));
+    const configDir = `${high!.root},${low!.root}`;
+    const { reader } = readerFor(configDir);
+    await reader.start();
+    expect(totals(reader).entries).toBe(1);
+    // the winner's file going is what makes the reader read everything again
+    rmSync(high!.file('p/a.jsonl'));
+    await reader.sweep();
+    expect(reader.status()).toMatchObject({ full_reads: 1 });
+    expect(totals(reader).entries).toBe(1);
+    await expectSameAsCcusage(reader, configDir);
+  });
+
   it('a deleted transcript whose better copy had replaced one in a file read earlier: that copy counts again (one full read)', async () => {
     const { root, file } = folder({ 'p/aa.jsonl': line('shared', 10, { at: 0, session: 's1', input: 5 }), 'p/zz.jsonl': line('shared', 10, { at: 0, session: 's2', input: 50 }) + line('own', 11) });
     const { reader } = readerFor(root);

@@ -6,8 +6,8 @@ import { hashBytes } from './hash.js';
 export interface TrackedFile {
   id: number;
   path: string;
-  /** ccusage's reading order: its config folders in order, then paths. */
-  sortKey: string;
+  /** Which of the config folders (their index) holds it: ccusage reads them in order, then by path. */
+  root: number;
   /** The session its path names (`<project>/<session>.jsonl`, or the folder of a subagent's file). */
   session: string;
   project: string;
@@ -28,7 +28,7 @@ const NEWLINE = 0x0a;
 
 export interface FoundFile {
   path: string;
-  sortKey: string;
+  root: number;
   session: string;
   project: string;
 }
@@ -48,7 +48,7 @@ export function describe(root: string, rootIndex: number, file: string): FoundFi
     session = stem(parts[parts.length - 1]!);
     project = parts.length === 2 ? parts[0]! : '';
   }
-  return { path: file, sortKey: `${String(rootIndex).padStart(4, '0')}\u0000${file}`, session, project };
+  return { path: file, root: rootIndex, session, project };
 }
 
 export type FileChange = 'unchanged' | 'appended' | 'replaced' | 'gone';

@@ -11,7 +11,8 @@ import { RECORD_FLOAT_COLUMNS, RECORD_INT_COLUMNS, type RecordStore } from './re
  * A file that is missing, from another format, for other transcript folders or damaged is
  * ignored: the reader then reads every transcript once.
  */
-export const INDEX_FORMAT = 1;
+/** 2: files name their config folder by index (`root`) instead of a sort key holding the path again. */
+export const INDEX_FORMAT = 2;
 const MAGIC = 0x49544243; // "CBTI" little-endian
 
 export interface IndexHeader {

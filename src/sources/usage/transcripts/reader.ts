@@ -12,7 +12,7 @@ import { projectDirs } from '../block-transcript.js';
 import { DayBuckets, HourBuckets } from './aggregates.js';
 import { BlockList, type Block, type BlockRule } from './blocks.js';
 import { classify, describe, ReadBuffer, type FoundFile, type TrackedFile } from './files.js';
-import { loadIndex, saveIndex, type IndexHeader } from './index-file.js';
+import { INDEX_FORMAT, loadIndex, saveIndex, type IndexHeader } from './index-file.js';
 import { Ledgers, type LedgerName, type Candidate } from './ledger.js';
 import { EntryBatch, ENTRY_FLAG, NONE, type EncodedBatch } from './batch.js';
 import { SYNTHETIC_MODEL } from './line.js';
@@ -811,7 +811,7 @@ export class TranscriptReader {
     if (!file) return;
     this.dirtySinceFlush = false;
     const header: IndexHeader = {
-      format: 1,
+      format: INDEX_FORMAT,
       projectDirs: projectDirs(this.options.configDir),
       savedAt: this.options.clock.now(),
       files: [...this.files.values()],
@@ -867,9 +867,11 @@ export class TranscriptReader {
 
   private readingOrder(fileA: number, offsetA: number, fileB: number, offsetB: number): number {
     if (fileA === fileB) return offsetA - offsetB;
-    const a = this.fileById[fileA]?.sortKey ?? '';
-    const b = this.fileById[fileB]?.sortKey ?? '';
-    return a < b ? -1 : a > b ? 1 : 0;
+    const a = this.fileById[fileA];
+    const b = this.fileById[fileB];
+    if (!a || !b) return a ? 1 : b ? -1 : 0;
+    if (a.root !== b.root) return a.root - b.root;
+    return a.path < b.path ? -1 : a.path > b.path ? 1 : 0;
   }
 }
 
