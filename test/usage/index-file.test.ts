@@ -30,6 +30,7 @@ function sample(rows: number, files: number): { header: IndexHeader; columns: Co
     counters: { usage_lines: rows },
     unknownModels: [],
     limitResets: [[3, 1.75e12 + 3_600_000]],
+    wideTokens: [[5, { input: 0.5, output: 2 ** 40, cacheWrite5m: 0, cacheWrite1h: -1, cacheRead: 7 }]],
     rows,
   };
   return { header, columns: { float, int, flags, rows } };

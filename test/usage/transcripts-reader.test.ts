@@ -150,6 +150,22 @@ describe('the incremental transcript reader', () => {
     await expectSameAsCcusage(reader, root);
   });
 
+  it('token counts beyond 32 bits count exactly, also after a restart from the index', async () => {
+    const { root } = folder({ 'p/a.jsonl': line('big', 0, { at: 0, input: 2 ** 33 + 1, cacheRead: 5_000_000_000 }) + line('small', 1) });
+    const index = path.join(dirs.make('state-'), 'usage-transcripts.index');
+    const clock = new ManualClock(INJECTED_NOW);
+    const first = readerFor(root, { clock, indexFile: index }).reader;
+    await first.start();
+    expect(totals(first)).toEqual({ entries: 2, input: 2 ** 33 + 1 + 10 });
+    const readBefore = first.status().bytes_read;
+    await first.stop();
+    const second = readerFor(root, { clock, indexFile: index }).reader;
+    await second.start();
+    expect(second.status()).toMatchObject({ index: { loaded: true }, bytes_read: readBefore }); // nothing read again
+    expect(totals(second)).toEqual({ entries: 2, input: 2 ** 33 + 1 + 10 });
+    await expectSameAsCcusage(second, root);
+  });
+
   it('keeps its index in the state folder: a restart resumes from the offsets instead of reading everything again', async () => {
     const { root, file } = folder({ 'p/a.jsonl': line('a', 0) + line('b', 1), 'p/b.jsonl': line('c', 2) });
     const index = path.join(dirs.make('state-'), 'usage-transcripts.index');

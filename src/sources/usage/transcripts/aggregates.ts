@@ -1,4 +1,5 @@
 import type { TokenCounts } from '../types.js';
+import type { MessageTokens } from './pricing.js';
 import type { RecordStore } from './records.js';
 
 export const HOUR_MS = 3_600_000;
@@ -46,20 +47,22 @@ function withGroup(sums: Sums, model: number): Sums {
 }
 
 /** Adds one record; returns the sums, a new array when the record's model is new to them. */
+const rowTokens: MessageTokens = { input: 0, output: 0, cacheWrite5m: 0, cacheWrite1h: 0, cacheRead: 0 };
+
 export function addRow(sums: Sums, store: RecordStore, row: number): Sums {
-  const { float, int } = store;
-  const model = int.model[row]!;
+  const model = store.int.model[row]!;
   let at = groupOf(sums, model);
   if (at < 0) {
     at = sums.length;
     sums = withGroup(sums, model);
   }
+  const tokens = store.tokens(row, rowTokens);
   sums[at + ENTRIES]! += 1;
-  sums[at + INPUT]! += float.input[row]!;
-  sums[at + OUTPUT]! += float.output[row]!;
-  sums[at + CACHE_CREATION]! += float.cacheWrite5m[row]! + float.cacheWrite1h[row]!;
-  sums[at + CACHE_READ]! += float.cacheRead[row]!;
-  sums[at + COST]! += float.cost[row]!;
+  sums[at + INPUT]! += tokens.input;
+  sums[at + OUTPUT]! += tokens.output;
+  sums[at + CACHE_CREATION]! += tokens.cacheWrite5m + tokens.cacheWrite1h;
+  sums[at + CACHE_READ]! += tokens.cacheRead;
+  sums[at + COST]! += store.float.cost[row]!;
   return sums;
 }
 

@@ -3,6 +3,7 @@ import { writeFileAtomic } from '../../../util/atomic-file.js';
 import { errorMessage } from '../../../util/errors.js';
 import { isJsonObject } from '../../../util/json.js';
 import type { TrackedFile } from './files.js';
+import type { MessageTokens } from './pricing.js';
 import { RECORD_FLOAT_COLUMNS, RECORD_INT_COLUMNS, type RecordStore } from './records.js';
 
 /**
@@ -11,7 +12,10 @@ import { RECORD_FLOAT_COLUMNS, RECORD_INT_COLUMNS, type RecordStore } from './re
  * A file that is missing, from another format, for other transcript folders or damaged is
  * ignored: the reader then reads every transcript once.
  */
-/** 2: files name their config folder by index (`root`) instead of a sort key holding the path again. */
+/**
+ * 2: files name their config folder by index (`root`) instead of a sort key holding the path
+ * again; token counts are 32-bit columns, with the rare other counts in the header.
+ */
 export const INDEX_FORMAT = 2;
 const MAGIC = 0x49544243; // "CBTI" little-endian
 
@@ -26,6 +30,8 @@ export interface IndexHeader {
   counters: Record<string, number>;
   unknownModels: [string, number][];
   limitResets: [number, number][];
+  /** Rows whose token counts do not fit the columns (RecordStore.wideTokens). */
+  wideTokens: [number, MessageTokens][];
   rows: number;
 }
 
@@ -228,6 +234,7 @@ function isHeader(value: unknown): value is IndexHeader {
     isJsonObject(value.counters) &&
     Array.isArray(value.unknownModels) &&
     Array.isArray(value.limitResets) &&
+    Array.isArray(value.wideTokens) &&
     typeof value.rows === 'number' &&
     Number.isInteger(value.rows) &&
     value.rows >= 0

@@ -165,11 +165,6 @@ export class Ledgers {
     float.at[row] = c.at;
     float.messageId[row] = c.messageId;
     float.requestId[row] = c.requestId;
-    float.input[row] = c.tokens.input;
-    float.output[row] = c.tokens.output;
-    float.cacheWrite5m[row] = c.tokens.cacheWrite5m;
-    float.cacheWrite1h[row] = c.tokens.cacheWrite1h;
-    float.cacheRead[row] = c.tokens.cacheRead;
     float.cost[row] = c.cost;
     float.offset[row] = c.offset;
     int.model[row] = c.model;
@@ -182,6 +177,7 @@ export class Ledgers {
     if (c.costGiven) flags |= FLAG.costGiven;
     for (const ledger of ledgers) flags |= LEDGER_FLAG[ledger];
     store.flags[row] = flags;
+    store.setTokens(row, c.tokens);
     if (c.limitResetAt !== null) store.limitResetAt.set(row, c.limitResetAt);
     if (c.messageId !== NO_ID) this.byMessage.add(c.messageId, row);
     return row;

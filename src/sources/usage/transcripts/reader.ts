@@ -16,7 +16,7 @@ import { INDEX_FORMAT, loadIndex, saveIndex, type IndexHeader } from './index-fi
 import { Ledgers, type LedgerName, type Candidate } from './ledger.js';
 import { EntryBatch, ENTRY_FLAG, NONE, type EncodedBatch } from './batch.js';
 import { SYNTHETIC_MODEL } from './line.js';
-import { messageCost, type PriceList } from './pricing.js';
+import { messageCost, type MessageTokens, type PriceList } from './pricing.js';
 import { FLAG, RecordStore, roomFor } from './records.js';
 import type { BuildOutcome, BuildRequest } from './index-builder.js';
 import type { ReaderMessage, ReadRequest, ReadResult } from './read-worker.js';
@@ -318,6 +318,7 @@ export class TranscriptReader {
     this.counters = { ...zeroCounters(), ...(header.counters as Partial<ReaderCounters>) };
     this.store.load(columns);
     for (const [row, value] of header.limitResets) this.store.limitResetAt.set(row, value);
+    for (const [row, tokens] of header.wideTokens) this.store.wideTokens.set(row, tokens);
     this.repriceLoaded();
     this.ledgers.reindex();
     this.indexStatus.loaded = true;
@@ -368,17 +369,12 @@ export class TranscriptReader {
   /** Prices may have changed since the index was written (a new version, `usage.pricing`). */
   private repriceLoaded(): void {
     const { float } = this.store;
+    const tokens: MessageTokens = { input: 0, output: 0, cacheWrite5m: 0, cacheWrite1h: 0, cacheRead: 0 };
     for (let row = 0; row < this.store.rows; row++) {
       if (!this.store.isLive(row) || this.store.has(row, FLAG.costGiven)) continue;
       const model = this.baseModel(row);
       const price = model === null ? null : this.options.prices.resolve(model);
-      float.cost[row] = price
-        ? messageCost(
-            price.rates,
-            { input: float.input[row]!, output: float.output[row]!, cacheWrite5m: float.cacheWrite5m[row]!, cacheWrite1h: float.cacheWrite1h[row]!, cacheRead: float.cacheRead[row]! },
-            this.store.has(row, FLAG.fast),
-          )
-        : 0;
+      float.cost[row] = price ? messageCost(price.rates, this.store.tokens(row, tokens), this.store.has(row, FLAG.fast)) : 0;
     }
   }
 
@@ -820,6 +816,7 @@ export class TranscriptReader {
       counters: { ...this.counters },
       unknownModels: [],
       limitResets: [...this.store.limitResetAt.entries()],
+      wideTokens: [...this.store.wideTokens.entries()],
       rows: this.store.rows,
     };
     try {

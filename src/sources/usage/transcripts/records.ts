@@ -1,3 +1,5 @@
+import type { MessageTokens } from './pricing.js';
+
 /** Bits of `RecordStore.flags`. */
 export const FLAG = {
   sidechain: 1,
@@ -9,20 +11,27 @@ export const FLAG = {
   inDaily: 32,
   /** Won against a duplicate in another file: dropping this record would have to bring that one back. */
   beatOtherFile: 64,
+  /** Its token counts are in `wideTokens`, not in the columns. */
+  wideTokens: 128,
 } as const;
 
 /** -1 stands for an absent message or request id (hashes are ≥ 0). */
 export const NO_ID = -1;
 
-const FLOAT_COLUMNS = ['at', 'messageId', 'requestId', 'input', 'output', 'cacheWrite5m', 'cacheWrite1h', 'cacheRead', 'cost', 'offset'] as const;
-const INT_COLUMNS = ['model', 'session', 'file'] as const;
+const FLOAT_COLUMNS = ['at', 'messageId', 'requestId', 'cost', 'offset'] as const;
+const TOKEN_COLUMNS = ['input', 'output', 'cacheWrite5m', 'cacheWrite1h', 'cacheRead'] as const satisfies readonly (keyof MessageTokens)[];
+const INT_COLUMNS = ['model', 'session', 'file', ...TOKEN_COLUMNS] as const;
+/** The largest token count a column holds. */
+const MAX_NARROW = 0xffffffff;
 type FloatColumn = (typeof FLOAT_COLUMNS)[number];
 type IntColumn = (typeof INT_COLUMNS)[number];
 
 /**
  * One row per usage entry that counts in at least one of ccusage's reports (duplicates that lost
- * are not kept), in columns of typed arrays: about 100 bytes a message, no strings. Model,
- * session and file are indexes into the reader's tables. Freed rows are reused.
+ * are not kept), in columns of typed arrays: 73 bytes a message, no strings. Model, session and
+ * file are indexes into the reader's tables. Token counts are whole numbers well under 2^32 in
+ * every real transcript and take 4 bytes each; a line with any other count (ccusage sums
+ * whatever number it finds) keeps its five in `wideTokens`. Freed rows are reused.
  */
 export class RecordStore {
   readonly float = {} as Record<FloatColumn, Float64Array>;
@@ -30,6 +39,9 @@ export class RecordStore {
   flags: Uint8Array;
   /** Rate-limit reset times, for the few records that carry one. */
   readonly limitResetAt = new Map<number, number>();
+  /** Token counts that do not fit the columns, as read. */
+  readonly wideTokens = new Map<number, MessageTokens>();
+  private readonly scratch: MessageTokens = { input: 0, output: 0, cacheWrite5m: 0, cacheWrite1h: 0, cacheRead: 0 };
   private length = 0;
   private readonly free: number[] = [];
   /** During a large read: grow by doubling (trim() gives the room back after it). */
@@ -60,6 +72,7 @@ export class RecordStore {
   release(row: number): void {
     this.flags[row] = 0;
     this.limitResetAt.delete(row);
+    this.wideTokens.delete(row);
     this.free.push(row);
   }
 
@@ -75,9 +88,35 @@ export class RecordStore {
     this.flags[row] = on ? this.flags[row]! | flag : this.flags[row]! & ~flag;
   }
 
+  /** Stores a row's token counts (after its flags are written). */
+  setTokens(row: number, tokens: MessageTokens): void {
+    const { int } = this;
+    if (isNarrow(tokens.input) && isNarrow(tokens.output) && isNarrow(tokens.cacheWrite5m) && isNarrow(tokens.cacheWrite1h) && isNarrow(tokens.cacheRead)) {
+      for (const name of TOKEN_COLUMNS) int[name][row] = tokens[name];
+      this.wideTokens.delete(row);
+      this.set(row, FLAG.wideTokens, false);
+      return;
+    }
+    for (const name of TOKEN_COLUMNS) int[name][row] = 0;
+    this.wideTokens.set(row, { ...tokens });
+    this.set(row, FLAG.wideTokens, true);
+  }
+
+  /** A row's token counts, written into `out` (callers reading many rows pass one object). */
+  tokens(row: number, out: MessageTokens): MessageTokens {
+    if ((this.flags[row]! & FLAG.wideTokens) !== 0) return Object.assign(out, this.wideTokens.get(row));
+    const { int } = this;
+    out.input = int.input[row]!;
+    out.output = int.output[row]!;
+    out.cacheWrite5m = int.cacheWrite5m[row]!;
+    out.cacheWrite1h = int.cacheWrite1h[row]!;
+    out.cacheRead = int.cacheRead[row]!;
+    return out;
+  }
+
   tokensOf(row: number): number {
-    const f = this.float;
-    return f.input[row]! + f.output[row]! + f.cacheWrite5m[row]! + f.cacheWrite1h[row]! + f.cacheRead[row]!;
+    const t = this.tokens(row, this.scratch);
+    return t.input + t.output + t.cacheWrite5m + t.cacheWrite1h + t.cacheRead;
   }
 
   clear(): void {
@@ -85,6 +124,7 @@ export class RecordStore {
     this.free.length = 0;
     this.flags.fill(0);
     this.limitResetAt.clear();
+    this.wideTokens.clear();
   }
 
   bytes(): number {
@@ -146,6 +186,10 @@ function copyInto<T extends Float64Array | Uint32Array | Uint8Array>(target: T, 
  */
 export function roomFor(rows: number): number {
   return rows + Math.max(4096, rows >>> 3);
+}
+
+function isNarrow(count: number): boolean {
+  return Number.isInteger(count) && count >= 0 && count <= MAX_NARROW && !Object.is(count, -0);
 }
 
 export const RECORD_FLOAT_COLUMNS = FLOAT_COLUMNS;
