@@ -11,10 +11,9 @@ import { RECORD_FLOAT_COLUMNS, RECORD_INT_COLUMNS, type RecordStore } from './re
  * tables, counters) followed by the record columns as raw little-endian arrays, and a checksum.
  * A file that is missing, from another format, for other transcript folders or damaged is
  * ignored: the reader then reads every transcript once.
- */
-/**
- * 2: files name their config folder by index (`root`) instead of a sort key holding the path
- * again; token counts are 32-bit columns, with the rare other counts in the header.
+ *
+ * Format 2: files name their config folder by index (`root`) instead of a sort key holding the
+ * path again; token counts are 32-bit columns, with the rare other counts in the header.
  */
 export const INDEX_FORMAT = 2;
 const MAGIC = 0x49544243; // "CBTI" little-endian

@@ -29,9 +29,9 @@ type IntColumn = (typeof INT_COLUMNS)[number];
 /**
  * One row per usage entry that counts in at least one of ccusage's reports (duplicates that lost
  * are not kept), in columns of typed arrays: 73 bytes a message, no strings. Model, session and
- * file are indexes into the reader's tables. Token counts are whole numbers well under 2^32 in
- * every real transcript and take 4 bytes each; a line with any other count (ccusage sums
- * whatever number it finds) keeps its five in `wideTokens`. Freed rows are reused.
+ * file are indexes into the reader's tables. Token counts are u64 as ccusage reads them but far
+ * below 2^32 in every real transcript: 4 bytes each, and a record with a larger count keeps its
+ * five in `wideTokens`. Freed rows are reused.
  */
 export class RecordStore {
   readonly float = {} as Record<FloatColumn, Float64Array>;
@@ -104,7 +104,8 @@ export class RecordStore {
 
   /** A row's token counts, written into `out` (callers reading many rows pass one object). */
   tokens(row: number, out: MessageTokens): MessageTokens {
-    if ((this.flags[row]! & FLAG.wideTokens) !== 0) return Object.assign(out, this.wideTokens.get(row));
+    const wide = (this.flags[row]! & FLAG.wideTokens) !== 0 ? this.wideTokens.get(row) : undefined;
+    if (wide) return Object.assign(out, wide);
     const { int } = this;
     out.input = int.input[row]!;
     out.output = int.output[row]!;
